@@ -1,0 +1,474 @@
+"""Whisper fine-tuning end to end on CPU: a tiny real-architecture Whisper learns 20 utterances.
+
+The model is built in the run (random weights, the real multilingual tokenizer) and taught a NEW
+language token `<|wo|>` (initialised from `<|fr|>`) on 20 espeak-ng utterances of Wolof text.
+Reaching train-set WER <= 0.2 proves the labels, special tokens, token insertion, collator and
+generation config are right; the CTranslate2 export must then decode the same through our
+recognizer (faster-whisper). The fine-tuned model is cached under the test-fixture cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from corpora.ingest import IngestOptions, ingest
+from corpora.manifest import read_manifest
+from tests.conftest import espeak, fixture_cache
+from voice.asr.augment import BAND, band_energy, telephone
+from voice.asr.finetune.config import FinetuneConfig, load_config
+from voice.asr.finetune.data import PromptIds, SpeechCollator, make_labels
+from voice.asr.finetune.tokens import insert_language_token, plan_from_pack, token_cost
+from voice.audio import write_audio
+from voice.errors import BadInputError
+
+ROOT = Path(__file__).resolve().parents[1]
+VOICE = str(Path(sys.executable).parent / "voice")
+TEXTS = [
+    "naka nga def", "jërëjëf waaw", "ñaata la credit bi", "dama bëgg pass internet",
+    "sama telefon dafa yàqu", "fan la boutique bi nekk", "xaalis bi agsiwul", "ma ngi lay nuyu",
+    "ñaari junni francs", "code bi dafa dem", "balance bi ñaata la", "dama bëgg wax ak kenn",
+    "réseau bi amul", "bokk naa ci orange", "ñett fukki giga", "jox ma sama code puk",
+    "benn pass bu bés", "yobbal ma xaalis", "ndax mën nga ma dimbali", "ba beneen yoon",
+]  # fmt: skip
+# One encoder layer: the 1500-position encoder attention dominates CPU time (measured: 1 layer ~1.0 s,
+# 2 layers ~1.5 s per batch of 10 under load); the decoder keeps two layers.
+TINY_DIMS = {"d_model": 64, "encoder_layers": 1, "decoder_layers": 2, "heads": 2, "ffn": 256}
+FIXTURE_VERSION = "asr-finetune-tiny-v2"
+
+
+def wer(refs: list[str], hyps: list[str]) -> float:
+    from voice.asr.eval import error_rates
+
+    return error_rates(refs, hyps)["wer"]
+
+
+# --- quick checks (no training) ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tokenizer_json() -> dict:
+    from voice.asr.tiny import multilingual_tokenizer_json
+
+    return json.loads(multilingual_tokenizer_json().read_text())
+
+
+def test_new_token_goes_inside_the_language_block(tokenizer_json):
+    data, info = insert_language_token(tokenizer_json, "wo", "fr", 51865)
+    ids = {t["content"]: t["id"] for t in data["added_tokens"]}
+    old = {t["content"]: t["id"] for t in tokenizer_json["added_tokens"]}
+    assert ids["<|wo|>"] == old["<|translate|>"] == info.token_id == 50358
+    assert ids["<|su|>"] == old["<|su|>"]  # languages before it keep their ids
+    assert (
+        ids["<|translate|>"] == old["<|translate|>"] + 1
+        and ids["<|notimestamps|>"] == old["<|notimestamps|>"] + 1
+    )
+    assert info.timestamps_added == 1501 and ids["<|0.00|>"] == ids["<|notimestamps|>"] + 1
+    assert ids["<|30.00|>"] == 51865 == info.vocab_size - 1  # timestamps stay last
+    post = data["post_processor"]["special_tokens"]
+    assert post["<|notimestamps|>"]["ids"] == [ids["<|notimestamps|>"]]
+    assert info.source_id == old["<|fr|>"]
+    with pytest.raises(BadInputError, match="already"):
+        insert_language_token(tokenizer_json, "fr", "en", 51865)
+
+
+def test_token_plan_follows_the_pack_unless_overridden():
+    plan = plan_from_pack("wol")
+    assert (plan.language, plan.strategy, plan.code) == ("wol", "reuse", "fr")  # what the pack declares
+    new = plan_from_pack("wo", "new", "wo", "fr")
+    assert (new.language, new.token, new.source) == ("wol", "<|wo|>", "fr")
+    with pytest.raises(BadInputError, match="which code"):
+        plan_from_pack("wol", "new")
+
+
+def test_token_cost_of_special_letters(tokenizer_json):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_str(json.dumps(tokenizer_json))
+    fuc = token_cost(["mbaɗɗa e tampere woɗɗo radio jaafoɗa", "eyyi ɓe ƴeewi ŋaari"], tok, "fuc")
+    fra = token_cost(["je voudrais connaître le solde de ma ligne"], tok, "fra")
+    assert fuc.letters["ɗ"]["tokens_alone"] == 2 and fuc.letters["ɗ"]["count"] == 5
+    assert fuc.special_letter_overhead > 0.1 and fra.special_letter_overhead == 0
+    assert fuc.tokens_per_char > fra.tokens_per_char
+
+
+def test_labels_with_and_without_timestamps():
+    ids = PromptIds(
+        sot=50258, eot=50257, language=50358, transcribe=50360, notimestamps=50364, timestamp_begin=50365
+    )
+    assert make_labels([10, 11], ids) == [50358, 50360, 50364, 10, 11, 50257]
+    assert make_labels([10, 11], ids, duration=1.23) == [50358, 50360, 50365, 10, 11, 50365 + 62, 50257]
+    assert make_labels([10], ids, duration=99)[-2] == 50365 + 1500  # clipped at <|30.00|>
+    batch = SpeechCollator()(
+        [
+            {"input_features": np.zeros((80, 3000), np.float32), "labels": [1, 2, 3]},
+            {"input_features": np.ones((80, 3000), np.float32), "labels": [4]},
+        ]
+    )
+    assert batch["input_features"].shape == (2, 80, 3000)
+    assert batch["labels"].tolist() == [[1, 2, 3], [4, -100, -100]]
+
+
+def test_telephone_channel_keeps_300_to_3400_hz_and_drops_the_rest():
+    rate = 16000
+    t = np.arange(2 * rate) / rate
+    middle = slice(rate // 4, -rate // 4)
+    for freq in (100, 150, 500, 1000, 2000, 3000, 4500, 6000, 7500):
+        tone = (0.3 * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+        out = telephone(tone, rate)
+        assert len(out) == len(tone)
+        kept = band_energy(out[middle], rate, freq) / band_energy(tone[middle], rate, freq)
+        if BAND[0] + 150 <= freq <= BAND[1] - 300:
+            assert 0.8 < kept < 1.25, (freq, kept)  # within 1 dB
+        else:
+            assert kept < 1e-3, (freq, kept)  # more than 30 dB down
+    noisy = telephone(espeak("hello").samples, rate, np.random.default_rng(1), snr_db=10)
+    again = telephone(espeak("hello").samples, rate, np.random.default_rng(1), snr_db=10)
+    assert np.array_equal(noisy, again)  # deterministic per seed (eval uses one per utterance)
+
+
+def test_config_validation_and_example_configs(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "base_model: x\nlanguage: wol\ntrain_manifests: [a.jsonl]\noutput_dir: o\nlearning_rate: 1\n"
+    )
+    with pytest.raises(BadInputError, match="learning_rate"):
+        load_config(bad)
+    examples = sorted((ROOT / "corpora" / "configs").glob("*.yaml"))
+    assert len(examples) >= 2
+    for path in examples:
+        cfg = load_config(path)
+        assert cfg.train_manifests and Path(cfg.output_dir).is_absolute()
+
+
+def test_recognizer_decodes_with_the_models_own_token(tmp_path):
+    from voice.asr.models import ResolvedModel
+    from voice.asr.recognizer import model_languages, whisper_language_for
+
+    (tmp_path / "voice-asr.json").write_text(
+        json.dumps({"languages": [{"language": "wol", "whisper_language": "wo", "token_strategy": "new"}]})
+    )
+    tokens = model_languages(ResolvedModel(tmp_path, "ctranslate2", "m", "local path"))
+    assert tokens == {"wol": "wo"}
+    assert whisper_language_for("wol", tokens) == ("wol", "wo")
+    assert whisper_language_for("wo", tokens) == ("wol", "wo")  # pack alias
+    assert whisper_language_for("wol", {}) == ("wol", "fr")  # the pack's default (reuse <|fr|>)
+    assert whisper_language_for("fra", tokens) == ("fra", "fr")
+
+
+# --- the tiny fine-tune (cached) -----------------------------------------------------------------
+
+
+def _data(root: Path) -> Path:
+    audio = root / "audio"
+    for i, text in enumerate(TEXTS):
+        path = audio / f"spk{i % 4}" / f"u{i:02d}.wav"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_audio(path, espeak(text, voice="fr"))
+        path.with_suffix(".txt").write_text(text + "\n")
+    manifest = root / "train.jsonl"
+    ingest(
+        IngestOptions(
+            fmt="folder",
+            src=str(audio),
+            out=str(manifest),
+            language="wol",
+            source="synthetic",
+            licence="CC0-1.0",
+            split="train",
+            min_duration=0.3,
+        )
+    )
+    return manifest
+
+
+def _config(
+    root: Path, manifest: Path, out: Path, method: str = "full", steps: int = 300, **training
+) -> FinetuneConfig:
+    return FinetuneConfig.model_validate(
+        {
+            "base_model": str(root / "base"),
+            "language": "wol",
+            "token": {"strategy": "new", "code": "wo", "source": "fr"},
+            "train_manifests": [str(manifest)],
+            "eval_split": "train",
+            "output_dir": str(out),
+            "method": method,
+            "timestamps_prob": 0.5,
+            "cache_features": True,
+            "spec_augment": {"enabled": False},
+            "augment": {"telephone_prob": 0, "noise_prob": 0, "gain_db": [0, 0]},
+            "training": {
+                "max_steps": steps,
+                "batch_size": 10,
+                "learning_rate": 5e-3,
+                "warmup_steps": 20,
+                "eval_steps": 100,
+                "logging_steps": 20,
+                "gradient_checkpointing": False,
+                "num_workers": 0,
+                "max_eval_samples": None,
+                "generation_max_length": 40,
+                **training,
+            },
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def finetuned() -> dict[str, Path]:
+    """Data, base, fine-tuned model and its CTranslate2 export (float32), built once and cached."""
+    from voice.asr.export import export_model
+    from voice.asr.finetune import finetune
+    from voice.asr.tiny import build_random_whisper
+
+    root = fixture_cache() / FIXTURE_VERSION
+    paths = {
+        "root": root,
+        "manifest": root / "train.jsonl",
+        "base": root / "base",
+        "run": root / "run",
+        "final": root / "run" / "final",
+        "export": root / "export",
+    }
+    if not (root / "done").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir(parents=True)
+        _data(root)
+        build_random_whisper(paths["base"], dims=TINY_DIMS, seed=0)
+        finetune(_config(root, paths["manifest"], paths["run"]))
+        export_model(paths["final"], paths["export"], quantization="float32")
+        (root / "done").write_text("ok")
+    return paths
+
+
+def _hf_transcripts(model_dir: Path, manifest: Path) -> tuple[list[str], list[list[int]], list[str]]:
+    """Greedy transformers decoding (no timestamps) of every utterance, in one batch."""
+    import torch
+    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+    from corpora.audio import load_segment
+
+    model = WhisperForConditionalGeneration.from_pretrained(str(model_dir)).eval()
+    processor = WhisperProcessor.from_pretrained(str(model_dir))
+    eot = processor.tokenizer.convert_tokens_to_ids("<|endoftext|>")
+    entries = read_manifest(manifest)
+    audio = [load_segment(e.audio, e.offset, e.duration) for e in entries]
+    features = processor(audio, sampling_rate=16000, return_tensors="pt").input_features
+    with torch.no_grad():
+        out = model.generate(features, language="<|wo|>", task="transcribe", max_new_tokens=40, num_beams=1)
+    tokens = [[int(t) for t in row if int(t) < eot] for row in out]
+    texts = [processor.tokenizer.decode(ids, skip_special_tokens=True).strip() for ids in tokens]
+    return [e.text_norm for e in entries], tokens, texts
+
+
+@pytest.fixture(scope="module")
+def hf_decoded(finetuned):
+    return _hf_transcripts(finetuned["final"], finetuned["manifest"])
+
+
+@pytest.mark.slow
+def test_tiny_whisper_learns_the_train_set_with_a_new_language_token(finetuned, hf_decoded):
+    info = json.loads((finetuned["final"] / "voice-asr.json").read_text())
+    lang = info["languages"][0]
+    assert lang == {
+        "language": "wol",
+        "whisper_language": "wo",
+        "token_strategy": "new",
+        "token_source": "fr",
+        "token_id": 50358,
+    }
+    gen = json.loads((finetuned["final"] / "generation_config.json").read_text())
+    assert gen["lang_to_id"]["<|wo|>"] == 50358 and gen["no_timestamps_token_id"] == 50364
+    assert gen["task_to_id"] == {"translate": 50359, "transcribe": 50360}
+    assert info["dev_eval"]["wer"] <= 0.2, info["dev_eval"]  # the Trainer's own evaluation (generate)
+    log = [json.loads(x) for x in (finetuned["run"] / "train_log.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in log if "eval_wer" in x][:3] == [100, 200, 300]  # evaluated every 100 steps
+    refs, _, texts = hf_decoded
+    assert wer(refs, texts) <= 0.2, list(zip(refs, texts, strict=True))
+    assert any("ñ" in t or "ë" in t for t in texts)
+
+
+@pytest.mark.slow
+def test_ctranslate2_export_decodes_the_same_through_the_recognizer(finetuned, hf_decoded):
+    from corpora.audio import load_segment
+    from voice.asr import get_recognizer
+    from voice.audio import Audio
+    from voice.config import ASRSettings
+
+    export = finetuned["export"]
+    ct2_config = json.loads((export / "config.json").read_text())
+    assert 50358 in ct2_config["lang_ids"] and (export / "voice-asr.json").exists()
+    refs, hf_tokens, hf_texts = hf_decoded
+    settings = ASRSettings(compute_type="float32", beam_size=1, vad_gate=False)
+    recognizer = get_recognizer("faster-whisper", str(export), settings)
+    assert recognizer.model_tokens == {"wol": "wo"}
+    same_tokens, texts = 0, []
+    for e, tokens in zip(read_manifest(finetuned["manifest"]), hf_tokens, strict=True):
+        samples = load_segment(e.audio, e.offset, e.duration)
+        same_tokens += recognizer.engine.greedy_tokens(samples, "wo", 40) == tokens[:40]
+        t = recognizer.transcribe(Audio(samples, 16000), "wol")
+        assert t.language == "wol"
+        texts.append(t.text)
+    assert same_tokens == len(hf_tokens)  # no-timestamp greedy decoding: token for token
+    assert wer(refs, texts) <= 0.2, list(zip(refs, texts, strict=True))  # the full path, timestamps on
+    assert sum(a == b for a, b in zip(texts, hf_texts, strict=True)) >= 0.8 * len(texts)
+    production = get_recognizer("faster-whisper", str(export), ASRSettings())  # int8, beam 5, VAD gate
+    texts = [
+        production.transcribe(Audio(load_segment(e.audio, e.offset, e.duration), 16000), "wol").text
+        for e in read_manifest(finetuned["manifest"])
+    ]
+    assert wer(refs, texts) <= 0.2, list(zip(refs, texts, strict=True))
+
+
+@pytest.mark.slow
+def test_eval_output_shape_and_pack_fragment(finetuned, tmp_path):
+    from voice.asr.eval import evaluate, write_results
+    from voice.asr.export import export_model, pack_fragment
+    from voice.config import ASRSettings
+    from voice.packs.manifest import PackManifest
+    from voice.packs.verify import tree_digest
+
+    settings = ASRSettings(compute_type="float32", beam_size=1, vad_gate=False)
+    results = evaluate(
+        str(finetuned["export"]), [str(finetuned["manifest"])], split="train", limit=6, settings=settings
+    )
+    clean, phone = results["conditions"]["clean"], results["conditions"]["telephone"]
+    assert results["utterances"] == 6 and set(results["conditions"]) == {"clean", "telephone"}
+    for c in (clean, phone):
+        assert {"wer", "cer", "words", "utterances", "per_source", "per_speaker", "per_language"} <= set(c)
+        assert set(c["per_source"]) == {"synthetic"} and c["per_language"]["wol"]["utterances"] == 6
+        assert sum(s["utterances"] for s in c["per_speaker"].values()) == 6
+    assert clean["wer"] <= 0.34 and results["telephone_wer_delta"] == pytest.approx(
+        phone["wer"] - clean["wer"]
+    )
+    assert results["normalisers"] == ["wol@1"] and len(results["utterance_results"]) == 6
+    j, m = write_results(results, tmp_path / "eval")
+    md = m.read_text()
+    assert (
+        "| condition | source | utterances | hours | WER | CER |" in md and "| telephone | synthetic |" in md
+    )
+    exported = export_model(
+        finetuned["final"], tmp_path / "export", quantization="int8", evals=[j], name="tiny-wo"
+    )
+    card = (exported / "README.md").read_text()
+    assert card.startswith("---\n") and "model-index:" in card and "<|wo|>" in card
+    frag = pack_fragment(exported)
+    sha, size = tree_digest(exported)
+    assert frag["artifact"]["sha256"] == sha and frag["artifact"]["size"] == size
+    assert frag["asr"]["whisper_language"] == "wo" and frag["asr"]["token_strategy"] == "new"
+    assert frag["asr"]["tiers"]["edge"]["model"] == "artifact:asr-edge"
+    assert {e["metric"] for e in frag["eval"]} == {"wer", "cer", "wer-telephone", "cer-telephone"}
+    wol = PackManifest.model_validate(
+        {  # the pieces fit the pack schema
+            "code": "wol",
+            "bcp47": "wo-SN",
+            "names": {"native": "Wolof", "fr": "Wolof", "en": "Wolof"},
+            "scripts": ["Latn"],
+            "version": "0.1.0",
+            "core": ">=0.1",
+            "asr": frag["asr"],
+            "tts": {"espeak_voice": "sw"},
+            "artifacts": [frag["artifact"]],
+            "eval": frag["eval"],
+        }
+    )
+    assert wol.artifact("asr-edge").path == "models/asr-edge"
+
+
+@pytest.mark.slow
+def test_lora_and_resume(finetuned, tmp_path):
+    """LoRA trains the new token's embedding (trainable_token_indices), merges, exports; a second
+    run with more steps resumes from the last checkpoint instead of starting over."""
+    import torch
+    from safetensors.torch import load_file
+
+    from voice.asr.export import to_ct2
+    from voice.asr.finetune import finetune
+
+    out = tmp_path / "lora"
+    cfg = _config(
+        finetuned["root"],
+        finetuned["manifest"],
+        out,
+        method="lora",
+        steps=4,
+        batch_size=4,
+        eval_steps=2,
+        save_steps=2,
+        learning_rate=1e-2,
+        max_eval_samples=4,  # an untrained LoRA rambles to the length limit: keep evaluation short
+        generation_max_length=8,
+    )
+    final = finetune(cfg)
+    prepared = load_file(str(out / "prepared" / "model.safetensors"))
+    merged = load_file(str(final / "model.safetensors"))
+    key = "model.decoder.embed_tokens.weight"
+    assert merged[key].shape == prepared[key].shape == (51866, 64)
+    assert not torch.allclose(merged[key][50358], prepared[key][50358])  # the new token learned
+    assert torch.allclose(merged[key][50357], prepared[key][50357])  # other rows untouched
+    assert (out / "adapter" / "adapter_config.json").exists()
+    cfg.training.max_steps = 6
+    finetune(cfg)
+    steps = [json.loads(x)["step"] for x in (out / "train_log.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps) and max(steps) == 6 and steps.count(2) <= 2  # resumed at 4, not from 0
+    assert json.loads((out / "final" / "voice-asr.json").read_text())["training"]["steps"] == 6
+    ct2 = to_ct2(out / "adapter", tmp_path / "lora-ct2", quantization="int8")  # adapter dir merges on export
+    assert (ct2 / "model.bin").exists()
+
+
+@pytest.mark.slow
+def test_cli_finetune_eval_export(finetuned, tmp_path):
+    """The three commands as users run them, on a 2-step run."""
+    cfg = tmp_path / "tiny.yaml"
+    data = _config(
+        finetuned["root"],
+        finetuned["manifest"],
+        tmp_path / "run",
+        steps=2,
+        batch_size=4,
+        eval_steps=2,
+        max_eval_samples=4,
+        generation_max_length=8,
+    ).model_dump()
+    cfg.write_text(yaml.safe_dump(data))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([VOICE, *args], capture_output=True, text=True, timeout=600, env=env)
+
+    proc = run("asr", "finetune", str(cfg))
+    assert proc.returncode == 0, proc.stderr
+    assert "steps" in proc.stderr and (tmp_path / "run" / "final" / "voice-asr.json").exists()
+    proc = run(
+        "asr",
+        "eval",
+        str(finetuned["export"]),
+        str(finetuned["manifest"]),
+        "--split",
+        "train",
+        "--limit",
+        "2",
+        "--clean-only",
+        "--compute-type",
+        "float32",
+        "-o",
+        str(tmp_path / "ev"),
+        "--json",
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert set(summary["conditions"]) == {"clean"} and (tmp_path / "ev" / "eval.md").exists()
+    proc = run("asr", "export", str(tmp_path / "run" / "final"), "-o", str(tmp_path / "exp"), "--fragment")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["artifact"]["kind"] == "asr-model"
+    bad = run("asr", "export", str(tmp_path / "run" / "final"), "-o", str(tmp_path / "x"), "-q", "int3")
+    assert bad.returncode == 2 and "quantization" in bad.stderr

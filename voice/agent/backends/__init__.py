@@ -1,0 +1,1 @@
+"""LLM backends: each streams `BackendEvent`s for a list of messages and tool schemas."""

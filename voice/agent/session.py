@@ -1,0 +1,56 @@
+"""What the agent remembers about one conversation (a call or a WhatsApp thread)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from voice.agent.types import Message
+
+MAX_HISTORY = 12  # messages kept for the LLM; older turns fall off
+
+
+@dataclass
+class Session:
+    language: str
+    caller: str
+    history: list[Message] = field(default_factory=list)
+    pending_offer: str | None = None  # an offer the agent asked the caller to confirm
+    failures: int = 0  # consecutive turns the agent could not serve
+    handed_off: bool = False
+
+    def add_user(self, text: str) -> None:
+        self.history.append(Message("user", text))
+        self._trim()
+
+    def add_assistant(self, text: str) -> None:
+        self.history.append(Message("assistant", text))
+        self._trim()
+
+    def replace_last_assistant(self, heard: str) -> None:
+        """After a barge-in: keep only what the caller actually heard of the last reply."""
+        for msg in reversed(self.history):
+            if msg.role == "assistant":
+                msg.content = heard
+                return
+
+    def _trim(self) -> None:
+        del self.history[:-MAX_HISTORY]
+
+    def to_json(self) -> dict:
+        return {
+            "language": self.language,
+            "caller": self.caller,
+            "history": [{"role": m.role, "content": m.content} for m in self.history],
+            "pending_offer": self.pending_offer,
+            "failures": self.failures,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Session:
+        return cls(
+            language=data["language"],
+            caller=data.get("caller", ""),
+            history=[Message(m["role"], m["content"]) for m in data.get("history", [])],
+            pending_offer=data.get("pending_offer"),
+            failures=data.get("failures", 0),
+        )

@@ -1,0 +1,14 @@
+"""Language packs: manifest schema, discovery, text hooks, content, verify/build/index."""
+
+from voice.packs.base import LanguagePack
+from voice.packs.manifest import PackManifest
+from voice.packs.registry import find_pack, get_pack, installed_packs, pack_for_whisper_language
+
+__all__ = [
+    "LanguagePack",
+    "PackManifest",
+    "find_pack",
+    "get_pack",
+    "installed_packs",
+    "pack_for_whisper_language",
+]

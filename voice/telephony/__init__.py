@@ -1,0 +1,1 @@
+"""Phone calls over Twilio: webhook + TwiML, bidirectional Media Streams, the call session."""
