@@ -15,7 +15,15 @@ console = Console()
 
 
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process (Linux reports kB)."""
+    """Peak resident memory of this process image.
+
+    VmHWM, not getrusage's ru_maxrss: Linux carries ru_maxrss across fork + exec, so a child
+    started by a big parent would report the parent's peak instead of its own."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -120,8 +120,20 @@ def test_history_keeps_what_was_heard(agent):
     session = Session("eng", DEMO_CALLER)
     _, result = turn(agent, session, "what offers do you have")
     assert session.history[-1].content == result.reply
-    session.replace_last_assistant("Here are our offers.")
+    session.keep_heard("Here are our offers.")
     assert session.history[-1].content == "Here are our offers."
+    # Cut off while the next reply was still being generated: it never reached the history, so
+    # what the caller heard of it becomes it, and the earlier reply stays as it was.
+    events = agent.turn(session, "what is my balance")
+    next(e for e in events if isinstance(e, Sentence))
+    events.close()
+    assert session.history[-1].role == "user"
+    session.keep_heard("Your balance is")
+    assert [m.content for m in session.history[-3:]] == [
+        "Here are our offers.",
+        "what is my balance",
+        "Your balance is",
+    ]
 
 
 def test_faq_route_is_fast(agent):

@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from voice.asr.finetune.data import PromptIds, SpeechCollator, make_labels
 from voice.asr.finetune.tokens import insert_language_token, plan_from_pack, token_cost
 from voice.audio import write_audio
 from voice.errors import BadInputError
+from voice.packs.verify import tree_digest
 
 ROOT = Path(__file__).resolve().parents[1]
 VOICE = str(Path(sys.executable).parent / "voice")
@@ -475,8 +477,24 @@ def test_cli_finetune_eval_export(finetuned, tmp_path):
     assert proc.returncode == 0, proc.stderr
     summary = json.loads(proc.stdout)
     assert set(summary["conditions"]) == {"clean"} and (tmp_path / "ev" / "eval.md").exists()
-    proc = run("asr", "export", str(tmp_path / "run" / "final"), "-o", str(tmp_path / "exp"), "--fragment")
+    exp = tmp_path / "exp"
+    final, eval_json = tmp_path / "run" / "final", tmp_path / "ev" / "eval.json"
+    proc = run("asr", "export", str(final), "-o", str(exp), "--eval", str(eval_json), "--fragment")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["artifact"]["kind"] == "asr-model"
+    # The export goes into the pack: weights, the language-token choice and the eval results.
+    proc = run("packs", "build", "wol", "--asr-model", str(exp), "-o", str(tmp_path / "dist"))
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(next((tmp_path / "dist").glob("*.whl"))) as wheel:
+        names = set(wheel.namelist())
+        manifest = yaml.safe_load(wheel.read("voice_pack_wol/manifest.yaml"))
+    assert "voice_pack_wol/models/asr-edge/model.bin" in names
+    token = json.loads((exp / "voice-asr.json").read_text())["languages"][0]
+    assert manifest["asr"]["tiers"]["edge"]["model"] == "artifact:asr-edge"
+    assert manifest["asr"]["whisper_language"] == token["whisper_language"]
+    assert manifest["asr"]["token_strategy"] == token["token_strategy"]
+    art = next(a for a in manifest["artifacts"] if a["name"] == "asr-edge")
+    assert (art["sha256"], art["size"]) == tree_digest(exp)
+    assert {e["metric"] for e in manifest["eval"] if e.get("model")} >= {"wer", "cer"}
     bad = run("asr", "export", str(tmp_path / "run" / "final"), "-o", str(tmp_path / "x"), "-q", "int3")
     assert bad.returncode == 2 and "quantization" in bad.stderr

@@ -26,12 +26,16 @@ class Session:
         self.history.append(Message("assistant", text))
         self._trim()
 
-    def replace_last_assistant(self, heard: str) -> None:
-        """After a barge-in: keep only what the caller actually heard of the last reply."""
-        for msg in reversed(self.history):
-            if msg.role == "assistant":
-                msg.content = heard
-                return
+    def keep_heard(self, heard: str) -> None:
+        """After a barge-in: remember the latest reply only as far as the caller heard it.
+
+        A reply cut off while it was still being generated never reached the history (the turn
+        ended early), so what was heard becomes it; one that did reach it is replaced. Either way
+        an earlier reply is never touched."""
+        if self.history and self.history[-1].role == "assistant":
+            self.history[-1].content = heard
+        elif heard:
+            self.add_assistant(heard)
 
     def _trim(self) -> None:
         del self.history[:-MAX_HISTORY]

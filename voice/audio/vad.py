@@ -134,7 +134,9 @@ class Endpointer:
     def _t(self, chunk_index: int) -> float:
         return chunk_index * CHUNK / SAMPLE_RATE
 
-    def _step(self, prob: float, chunk: np.ndarray) -> list[SpeechStart | SpeechPause | SpeechResume | Utterance]:
+    def _step(
+        self, prob: float, chunk: np.ndarray
+    ) -> list[SpeechStart | SpeechPause | SpeechResume | Utterance]:
         c = self.config
         if not self._in_speech:
             if prob >= c.threshold:

@@ -147,19 +147,17 @@ def build(
     out: Path = typer.Option(Path("dist"), "-o", "--out", help="Where the wheel and sdist go."),
     bundle_models: bool = typer.Option(False, "--bundle-models", help="Put the pack's models inside."),
     asr_model: Path | None = typer.Option(
-        None, "--asr-model", help="An exported model dir for the edge tier."
+        None, "--asr-model", help="A `voice asr export` dir to bundle as the edge tier."
+    ),
+    tier: list[str] = typer.Option(
+        None, "--tier", help="With --bundle-models: only these ASR tiers (repeatable; default all)."
     ),
 ) -> None:
     """Build the pack's wheel and sdist from its source checkout."""
     from voice.packs.build import build_pack
     from voice.packs.registry import get_pack
 
-    eval_results: list[dict] = []
-    if asr_model is not None:
-        from voice.packs.build import exported_eval
-
-        eval_results = exported_eval(asr_model)
-    for f in build_pack(get_pack(code), out, bundle_models, asr_model, eval_results):
+    for f in build_pack(get_pack(code), out, bundle_models, asr_model, tier or None):
         console.print(f"built {f}")
 
 

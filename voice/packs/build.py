@@ -59,32 +59,55 @@ def _bundle(manifest: dict, package: Path, name: str, src: Path, kind: str, lice
     return f"artifact:{name}"
 
 
+def _bundle_export(manifest: dict, package: Path, export_dir: Path, tier: str) -> None:
+    """A `voice asr export` dir into the tier: its weights, its language-token choice (so inference
+    decodes as it was trained) and its eval results, all from the export's own voice-asr.json."""
+    from voice.asr.export import pack_fragment
+
+    fragment = pack_fragment(export_dir, artifact_name=f"asr-{tier}", tier=tier)
+    art = fragment["artifact"]
+    _copy_model(export_dir, package / art["path"])
+    manifest["artifacts"] = [a for a in manifest.get("artifacts", []) if a["name"] != art["name"]] + [art]
+    asr = manifest.setdefault("asr", {})
+    for key in ("whisper_language", "token_strategy", "token_source"):
+        if key in fragment["asr"]:
+            asr[key] = fragment["asr"][key]
+    asr.setdefault("tiers", {})[tier] = fragment["asr"]["tiers"][tier]
+    manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
+
+
 def bundle_models(
-    pack: LanguagePack, manifest: dict, package: Path, asr_model: Path | None, eval_results: list[dict]
+    pack: LanguagePack,
+    manifest: dict,
+    package: Path,
+    asr_model: Path | None = None,
+    tiers: list[str] | None = None,
 ) -> list[str]:
-    """Copy every model the pack names (and can be found here) into the staged package."""
+    """Copy the pack's models into the staged package: `asr_model` (an export) as the edge tier,
+    then every other ASR tier in `tiers` (default: all) that resolves on this machine. A tier
+    that was asked for but cannot be found fails the build with the reason."""
     from voice.asr.models import resolve_model
 
     bundled = []
-    tiers = manifest["asr"]["tiers"]
+    all_tiers = manifest["asr"]["tiers"]
+    wanted = list(all_tiers) if tiers is None else tiers
+    unknown = [t for t in wanted if t not in all_tiers]
+    if unknown:
+        raise BadInputError(f"pack {pack.code} has no ASR tier {unknown}; it has {sorted(all_tiers)}")
     if asr_model is not None:
-        tiers["edge"]["model"] = _bundle(
-            manifest,
-            package,
-            "asr-edge",
-            asr_model,
-            "asr-model",
-            "see model card",
-            f"exported by voice asr export ({asr_model.name})",
-        )
+        _bundle_export(manifest, package, asr_model, "edge")
         bundled.append("asr-edge")
-    for tier, spec in list(tiers.items()):
+    for tier in wanted:
+        spec = all_tiers[tier]
         if str(spec["model"]).startswith("artifact:"):
             continue
         try:
             resolved = resolve_model(spec["model"])
         except ModelNotFoundError as exc:
-            raise BadInputError(f"cannot bundle the {tier} ASR model of {pack.code}: {exc}") from exc
+            raise BadInputError(
+                f"cannot bundle the {tier} ASR model of {pack.code}: {exc} "
+                f"(bundle only what is here with --tier, e.g. --tier edge)"
+            ) from exc
         art = next((a for a in pack.manifest.artifacts if a.hf_id == spec["model"]), None)
         licence = art.licence if art else "see upstream"
         spec["model"] = _bundle(
@@ -104,7 +127,6 @@ def bundle_models(
             raise BadInputError(
                 f"cannot bundle TTS model {ref}: only referenced ({art.get('hf_id') or art.get('url')})"
             )
-    manifest["eval"] = [*manifest.get("eval", []), *eval_results]
     return bundled
 
 
@@ -113,7 +135,7 @@ def build_pack(
     out_dir: Path,
     bundle: bool = False,
     asr_model: Path | None = None,
-    eval_results: list[dict] | None = None,
+    tiers: list[str] | None = None,
 ) -> list[Path]:
     src = source_dir(pack)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -124,7 +146,8 @@ def build_pack(
         manifest_path = package / "manifest.yaml"
         manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
         if bundle or asr_model is not None:
-            bundle_models(pack, manifest, package, asr_model, eval_results or [])
+            # --asr-model alone bundles just the export; --bundle-models adds the tiers that resolve.
+            bundle_models(pack, manifest, package, asr_model, tiers if bundle else [])
             pyproject = stage / "pyproject.toml"
             text = pyproject.read_text(encoding="utf-8")
             if '"models/**/*"' not in text:  # ship the bundled weights in the wheel
@@ -157,14 +180,3 @@ def build_pack(
         if proc.returncode != 0:
             raise BadInputError(f"building {pack.code} failed:\n{proc.stderr[-2000:] or proc.stdout[-2000:]}")
     return sorted(set(out_dir.iterdir()) - before)
-
-
-def exported_eval(export_dir: Path) -> list[dict]:
-    """Eval results an exported ASR model carries (voice asr export writes them)."""
-    import json
-
-    path = export_dir / "eval_results.json"
-    if not path.exists():
-        return []
-    data = json.loads(path.read_text(encoding="utf-8"))
-    return data if isinstance(data, list) else data.get("eval", [])

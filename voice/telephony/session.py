@@ -213,7 +213,11 @@ class CallSession:
         log.info("stream %s: barge-in (clear after %.0f ms)", self._sid, (time.monotonic() - t) * 1000)
         if turn is not None:
             heard = self.player.heard_text(turn)
-            self.session.replace_last_assistant(heard)
+            # Only the latest reply can have been cut: an earlier one was played out before a
+            # newer turn began. Prompts outside turns (turn < 0) are not in the agent's history.
+            latest = self._turns[-1].number if self._turns else 0
+            if turn == latest:
+                self.session.keep_heard(heard)
             record = next((r for r in self._turns if r.number == turn), None)
             if record is not None:
                 await asyncio.to_thread(self._update_heard, record, heard, True)
@@ -250,6 +254,8 @@ class CallSession:
         if not transcript.text:
             await self._say([self._phrase("didnt_hear")], record.number)
             return
+        # Stored now, so a turn cut off by a barge-in or a hang-up still has its row.
+        record.row_id = await asyncio.to_thread(self._store_turn, record)
         cancel = self._cancel
         queue: asyncio.Queue = asyncio.Queue(maxsize=16)
         producer = loop.run_in_executor(pool, self._run_agent, transcript.text, cancel, queue, loop)
@@ -273,6 +279,7 @@ class CallSession:
                         STAGE_SECONDS.labels("tts_first_audio").observe(record.timings["tts_first_s"])
                     self._speaking_turn = record.number
                     self.player.enqueue(record.number, index, event.text, mulaw)
+                    record.planned = f"{record.planned} {event.text}".strip()
                     index += 1
                 elif isinstance(event, TurnResult):
                     result = event
@@ -292,7 +299,7 @@ class CallSession:
             STAGE_SECONDS.labels("voice_to_voice").observe(
                 first - detected_at + self.settings.vad_min_silence_ms / 1000
             )
-        record.row_id = await asyncio.to_thread(self._store_turn, record)
+        await asyncio.to_thread(self._finish_turn, record)
         if result.handoff or result.end:
             await self.player.wait_played(timeout=30)
             if result.handoff:
@@ -342,12 +349,20 @@ class CallSession:
             s.flush()
             return row.id
 
+    def _finish_turn(self, r: TurnRecord) -> None:
+        with self.services.db.session() as s:
+            row = s.get(Turn, r.row_id)
+            row.bot_text = row.bot_text_planned = r.planned
+            row.route, row.timings = r.route, dict(r.timings)
+
     def _update_heard(self, r: TurnRecord, heard: str, interrupted: bool) -> None:
         if r.row_id is None:
             return
         with self.services.db.session() as s:
             row = s.get(Turn, r.row_id)
             row.bot_text, row.interrupted = heard, interrupted
+            row.bot_text_planned = r.planned or row.bot_text_planned  # as far as it was generated
+            row.timings = dict(r.timings)
 
     # -- speaking outside a turn -------------------------------------------------------------------
     def _phrase(self, key: str) -> str:
