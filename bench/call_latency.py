@@ -86,6 +86,22 @@ class CpuMeter:
         return self.cpu / self.seconds
 
 
+STAGES = ["asr_s", "agent_first_s", "tts_first_s", "voice_to_voice_s", "speculative share"]
+
+
+def stage_medians(reports: list) -> dict[str, float | None]:
+    """The gateway's own per-turn timings (stored with each turn, read back by the caller)."""
+    timings = [t.get("timings") or {} for r in reports for t in r.server_turns if t.get("index", 0) > 0]
+    out: dict[str, float | None] = {}
+    for key in STAGES[:-1]:
+        values = [t[key] for t in timings if key in t]
+        out[key] = float(np.median(values)) if values else None
+    out["speculative share"] = (
+        sum("speculative_asr" in t for t in timings) / len(timings) if timings else None
+    )
+    return out
+
+
 async def run_calls(url, sid, token, n: int, steps_for) -> list:
     callers = [SimulatedCaller(url, sid, token, "eng", reply_timeout_s=120) for _ in range(n)]
     return await asyncio.gather(*(c.run(steps_for(i)) for i, c in enumerate(callers)))
@@ -102,7 +118,7 @@ def main() -> None:
     sid, token = "AC" + secrets.token_hex(16), secrets.token_hex(16)
     standin = TwilioStandIn(sid, token)
     port = free_port()
-    rows, plot = [], {}
+    rows, plot, stages = [], {}, {}
     with tempfile.TemporaryDirectory() as tmp, BackgroundServer(standin.app()) as rest:
         gw = start_gateway(port, sid, token, rest.url, Path(tmp))
         url = f"http://127.0.0.1:{port}"
@@ -124,6 +140,7 @@ def main() -> None:
                         )
                     )
                 turns = [t for r in reports for t in r.turns]
+                stages[n] = stage_medians(reports)
                 v2v = np.array([t.latency_s for t in turns if t.latency_s is not None])
                 gaps = [t.max_gap_s for t in turns]
                 missing = sum(t.latency_s is None for t in turns)
@@ -157,7 +174,13 @@ def main() -> None:
         "no reply",
     ]
     print_table("phone calls over loopback: whisper-base int8, FAQ route, espeak-ng (2 cores)", cols, rows)
-    save_json("call_latency", {"columns": cols, "rows": rows, "v2v": plot})
+    stage_cols = ["calls", *STAGES]
+    print_table(
+        "where the time went: gateway-side medians per turn, s (asr_s includes waiting for a model worker)",
+        stage_cols,
+        [[n, *(stages[n].get(k) for k in STAGES)] for n in sorted(stages)],
+    )
+    save_json("call_latency", {"columns": cols, "rows": rows, "v2v": plot, "stages": stages})
     import matplotlib
 
     matplotlib.use("Agg")

@@ -11,7 +11,7 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -117,3 +117,41 @@ def llama_server(llama_server_bin, tiny_gpt_oss, tmp_path_factory) -> Iterator[L
     )
     yield server
     server.stop()
+
+
+# A scripted customer session: 20 turns a caller might say, repeated, with a fresh conversation
+# every 20 turns and after each hand-off. Shared by the routing test and bench/agent.py.
+SCRIPT = {
+    "eng": [
+        "hello",
+        "what is my balance",
+        "how much data do I have left",
+        "what offers do you have",
+        "I want to buy the Pass Jour",
+        "yes",
+        "how much does it cost to send money",
+        "my SIM card was stolen",
+        "I forgot my PUK code",
+        "there is no network in my area",
+        "what time do your shops open",
+        "what is the status of transfer MM-2026-0042",
+        "thank you",
+        "goodbye",
+        "can I keep my number if I switch to Teranga",
+        "how do I set up internet on my phone",
+        "zzz qqq unintelligible",
+        "blorp fnord",
+        "I want to speak to a person",
+        "my calls keep dropping",
+    ],
+}
+
+
+def scripted_session(turns: int, new_session: Callable[[], object]) -> Iterator[tuple[object, str]]:
+    """(session, text) per turn; a new session every script round and after a hand-off."""
+    lines = SCRIPT["eng"]
+    session = None
+    for i in range(turns):
+        if i % len(lines) == 0 or getattr(session, "handed_off", False):
+            session = new_session()
+        yield session, lines[i % len(lines)]

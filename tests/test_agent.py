@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.agent_fixtures import scripted_session
 from voice.agent import Agent, Sentence, Session, TurnResult
 from voice.agent.demo_backend import DEMO_CALLER, DemoBackend
 from voice.config import AgentSettings
@@ -151,32 +152,6 @@ def test_faq_route_is_fast(agent):
     assert times[25] < 0.05  # the benchmark (bench/agent.py) tracks the 5 ms target
 
 
-SCRIPT = {
-    "eng": [
-        "hello",
-        "what is my balance",
-        "how much data do I have left",
-        "what offers do you have",
-        "I want to buy the Pass Jour",
-        "yes",
-        "how much does it cost to send money",
-        "my SIM card was stolen",
-        "I forgot my PUK code",
-        "there is no network in my area",
-        "what time do your shops open",
-        "what is the status of transfer MM-2026-0042",
-        "thank you",
-        "goodbye",
-        "can I keep my number if I switch to Teranga",
-        "how do I set up internet on my phone",
-        "zzz qqq unintelligible",
-        "blorp fnord",
-        "I want to speak to a person",
-        "my calls keep dropping",
-    ],
-}
-
-
 def test_scripted_hundred_turn_session_routing(tmp_path):
     """100 turns: most are served without any LLM; hand-offs only where asked or stuck."""
     db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
@@ -184,19 +159,33 @@ def test_scripted_hundred_turn_session_routing(tmp_path):
     agent = Agent(DemoBackend(db), llm=None, settings=AgentSettings())
     routes: dict[str, int] = {}
     handoffs = 0
-    for i in range(100):
-        text = SCRIPT["eng"][i % len(SCRIPT["eng"])]
-        session = Session("eng", DEMO_CALLER) if i % len(SCRIPT["eng"]) == 0 else session  # noqa: F821
+    for session, text in scripted_session(100, lambda: Session("eng", DEMO_CALLER)):
         _, result = turn(agent, session, text)
         routes[result.route] = routes.get(result.route, 0) + 1
         handoffs += result.handoff
-        if result.handoff:
-            session = Session("eng", DEMO_CALLER)
     print(f"\nroutes over 100 turns: {routes}, hand-offs {handoffs}")
     assert routes.get("llm", 0) == 0  # no LLM configured: every turn served without it
     assert routes["faq"] >= 85
     # Per 20-turn script: one explicit request + one after two unintelligible turns.
     assert handoffs == 10
+
+
+def test_a_failing_llm_gets_an_apology_then_a_human(tmp_path):
+    """The LLM server answers HTTP 500 every time: the caller is not left looping with a broken bot."""
+    from tests.openai_stub import OpenAIStub
+    from voice.agent.backends.openai_compat import OpenAICompatBackend
+
+    db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
+    db.create_all()
+    with OpenAIStub() as stub:  # nothing scripted: every request fails with HTTP 500
+        agent = Agent(DemoBackend(db), llm=OpenAICompatBackend(stub.url), settings=AgentSettings())
+        session = Session("eng", DEMO_CALLER)
+        _, first = turn(agent, session, "xylophone quasar zeppelin")
+        assert first.route == "llm" and not first.handoff and first.reply
+        _, second = turn(agent, session, "marmalade nebula accordion")
+        assert second.route == "handoff" and second.handoff
+        assert [c["name"] for c in second.tool_calls] == ["transfer_to_human"]
+        assert len(stub.requests) == 2  # both turns really asked the LLM
 
 
 def test_voice_ask_cli_json_contract(tmp_path):

@@ -209,9 +209,14 @@ def test_gateway_serves_the_packs_with_a_correct_index(wheelhouse, tmp_path):
     for f in wheelhouse.glob("voice_pack_*"):
         shutil.copy(f, served)
     (served / "secret.txt").write_text("not a pack")
+    # `voice packs index` writes the same index for a static file host.
+    proc = sh(Path(sys.executable).parent / "voice", "packs", "index", served)
+    assert proc.returncode == 0, proc.stderr
+    written = json.loads((served / "index.json").read_text())
     settings = Settings(paths={"packs_dir": served, "data_dir": tmp_path / "data"})
     client = TestClient(create_app(settings))
     index = client.get("/packs/index.json").json()
+    assert index == written
     assert sorted(p["code"] for p in index["packs"]) == sorted(CODES)
     for pack in index["packs"]:
         assert len(pack["files"]) == 2  # wheel + sdist

@@ -95,7 +95,8 @@ class CallSettings(BaseSettings):
     vad_min_silence_ms: int = 600
     barge_in: bool = True
     # Start ASR at the first silent chunk instead of after the endpointing silence; the result is
-    # used when the caller does not resume. Saves up to vad_min_silence_ms per turn, costs CPU.
+    # used when the caller does not resume. Saves up to vad_min_silence_ms per turn, costs CPU;
+    # skipped while other model work is waiting, so under load it never delays a real turn.
     speculative_asr: bool = True
     playback_lead_ms: int = 100  # how far ahead of real time outbound audio is sent
     model_workers: int = 2  # threads for ASR/agent/TTS shared by all calls (bounded)

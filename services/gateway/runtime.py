@@ -32,9 +32,9 @@ class Runtime:
     @cached_property
     def model_executor(self):
         """Bounded pool for ASR, agent and TTS work of every call: the event loop never waits on models."""
-        from concurrent.futures import ThreadPoolExecutor
+        from voice.telephony.services import ModelPool
 
-        return ThreadPoolExecutor(max_workers=self.settings.call.model_workers, thread_name_prefix="model")
+        return ModelPool(self.settings.call.model_workers)
 
     @cached_property
     def twilio(self):

@@ -251,6 +251,10 @@ class Agent:
             session.failures += 1
             if spoken:  # part of the answer was already spoken: end it politely
                 reply = " ".join(spoken)
+            elif session.failures >= s.max_failures:  # the LLM keeps failing: a human takes over
+                reply = Reply(phrase(pack, "transferring"), handoff=True)
+                self.faq._tool(reply, session, "transfer_to_human", {"reason": "the assistant kept failing"})
+                return (yield from self._emit(reply, "handoff", pack, None, 0.0, start))
             elif match and match.confidence >= s.min_confidence:
                 fallback = self.faq.answer(match, text, session, index)
                 return (yield from self._emit(fallback, "faq", pack, match.label, match.confidence, start))
