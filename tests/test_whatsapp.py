@@ -502,6 +502,19 @@ def test_meta_5xx_on_upload_and_send_is_retried(line):
     assert len(line.meta.texts(sender)) == 1
 
 
+@pytest.mark.slow
+def test_meta_5xx_on_the_voice_note_upload_is_retried(line):
+    """The voice-note upload fails with 5xx: retried, and the sender gets one text and one note."""
+    sender = new_number()
+    ogg, mime = encode_as(espeak("What time do your shops open?"), "ogg")
+    attempts = line.meta.upload_attempts
+    line.meta.fail_uploads = [503]
+    job = line.finished("meta", line.meta_audio(sender, ogg, mime), timeout=180)
+    assert job.state == "sent", job.reason
+    assert line.meta.upload_attempts - attempts == 2
+    assert len(line.meta.texts(sender)) == 1 and len(line.meta.voices(sender)) == 1
+
+
 def test_permanent_4xx_fails_counts_and_does_not_retry(line):
     sender = new_number()
     failed = metric("voice_message_failures_total", provider="twilio", code="provider_rejected")

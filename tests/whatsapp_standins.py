@@ -296,7 +296,9 @@ class MetaStandIn:
     uploads: dict[str, tuple[bytes, str, str]] = field(default_factory=dict)  # id -> (data, type, mime)
     messages: list[dict] = field(default_factory=list)  # accepted /messages bodies, with "wamid"
     unauthorized: int = 0
-    fail_next: list[int] = field(default_factory=list)
+    fail_next: list[int] = field(default_factory=list)  # statuses for the next media or message POSTs
+    fail_uploads: list[int] = field(default_factory=list)  # statuses for the next media uploads only
+    upload_attempts: int = 0
     hold_media: threading.Event | None = None
 
     @property
@@ -366,8 +368,11 @@ class MetaStandIn:
                 return self._error(401, 190, "Invalid OAuth access token.")
             if phone_number_id != self.phone_number_id:
                 return self._error(400, 100, "Unsupported post request.", "GraphMethodException")
+            self.upload_attempts += 1
             if self.fail_next:
                 return self._error(self.fail_next.pop(0), 2, "Service temporarily unavailable")
+            if self.fail_uploads:
+                return self._error(self.fail_uploads.pop(0), 2, "Service temporarily unavailable")
             form = await request.form()
             upload = form.get("file")
             if form.get("messaging_product") != "whatsapp" or not form.get("type") or upload is None:

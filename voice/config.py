@@ -95,9 +95,11 @@ class CallSettings(BaseSettings):
     vad_min_silence_ms: int = 600
     barge_in: bool = True
     # Start ASR at the first silent chunk instead of after the endpointing silence; the result is
-    # used when the caller does not resume. Saves up to vad_min_silence_ms per turn, costs CPU;
-    # skipped while other model work is waiting, so under load it never delays a real turn.
-    speculative_asr: bool = True
+    # used when the caller does not resume. Off by default: bench/call_latency.py measured no turn
+    # served by a guess (guesses at mid-sentence pauses go stale and occupy the one model replica)
+    # and the same voice-to-voice without it (1 call P50 1.60 s either way). When on, it never
+    # guesses while other model work waits.
+    speculative_asr: bool = False
     playback_lead_ms: int = 100  # how far ahead of real time outbound audio is sent
     model_workers: int = 2  # threads for ASR/agent/TTS shared by all calls (bounded)
 
