@@ -43,20 +43,15 @@ def _bundle(manifest: dict, package: Path, name: str, src: Path, kind: str, lice
     rel = f"models/{name}"
     _copy_model(src, package / rel)
     sha, size = tree_digest(package / rel)
-    arts = [a for a in manifest.setdefault("artifacts", []) if a["name"] != name]
-    arts.append(
-        {
-            "name": name,
-            "kind": kind,
-            "path": rel,
-            "sha256": sha,
-            "size": size,
-            "licence": licence,
-            "source": source,
-        }
-    )
-    manifest["artifacts"] = arts
+    art = {"name": name, "kind": kind, "path": rel, "sha256": sha, "size": size, "licence": licence}
+    _set_artifact(manifest, {**art, "source": source})
     return f"artifact:{name}"
+
+
+def _set_artifact(manifest: dict, art: dict) -> None:
+    """Add the artifact to the manifest, replacing one of the same name."""
+    others = [a for a in manifest.get("artifacts", []) if a["name"] != art["name"]]
+    manifest["artifacts"] = [*others, art]
 
 
 def _bundle_export(manifest: dict, package: Path, export_dir: Path, tier: str) -> None:
@@ -67,7 +62,7 @@ def _bundle_export(manifest: dict, package: Path, export_dir: Path, tier: str) -
     fragment = pack_fragment(export_dir, artifact_name=f"asr-{tier}", tier=tier)
     art = fragment["artifact"]
     _copy_model(export_dir, package / art["path"])
-    manifest["artifacts"] = [a for a in manifest.get("artifacts", []) if a["name"] != art["name"]] + [art]
+    _set_artifact(manifest, art)
     asr = manifest.setdefault("asr", {})
     for key in ("whisper_language", "token_strategy", "token_source"):
         if key in fragment["asr"]:
