@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from corpora.ingest import IngestOptions, ingest
-from corpora.manifest import read_manifest
+from corpora.manifest import read_manifest, read_manifests
 from tests.conftest import espeak, fixture_cache
 from voice.asr.augment import BAND, band_energy, telephone
 from voice.asr.finetune.config import FinetuneConfig, load_config
@@ -498,3 +498,142 @@ def test_cli_finetune_eval_export(finetuned, tmp_path):
     assert {e["metric"] for e in manifest["eval"] if e.get("model")} >= {"wer", "cer"}
     bad = run("asr", "export", str(tmp_path / "run" / "final"), "-o", str(tmp_path / "x"), "-q", "int3")
     assert bad.returncode == 2 and "quantization" in bad.stderr
+
+
+# What an installed pack serves: run in a fresh interpreter whose PYTHONPATH puts the wheel's pack
+# ahead of the editable checkout, with no ASR model configured (so the pack's edge tier serves).
+SERVE_FROM_PACK = """
+import json, sys
+import voice_pack_wol
+from voice.asr.recognizer import recognizer_for
+from voice.audio import load_audio
+from voice.packs import get_pack
+
+recognizer = recognizer_for("wol")
+print(json.dumps({
+    "module": voice_pack_wol.__file__,
+    "edge": get_pack("wol").manifest.asr.tiers["edge"].model_dump(),
+    "model": str(recognizer.engine.model.path),
+    "texts": [recognizer.transcribe(load_audio(p), "wol").text for p in sys.argv[1:]],
+}))
+"""
+
+
+@pytest.fixture(scope="module")
+def installed_wol_pack(finetuned, tmp_path_factory) -> Path:
+    """The wol pack wheel bundling the fine-tuned export as its edge tier, pip-installed into a dir."""
+    from voice.packs import get_pack
+    from voice.packs.build import build_pack
+
+    built = build_pack(get_pack("wol"), tmp_path_factory.mktemp("dist"), asr_model=finetuned["export"])
+    wheel = next(p for p in built if p.suffix == ".whl")
+    site = tmp_path_factory.mktemp("site")
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+    proc = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return site
+
+
+@pytest.mark.slow
+def test_installed_pack_serves_the_export_through_the_recognizer(finetuned, installed_wol_pack, tmp_path):
+    """With the pack wheel installed and no model configured, `recognizer_for` and `voice transcribe`
+    use the bundled export (the edge tier) and transcribe exactly as the export dir does directly."""
+    from voice.asr import get_recognizer
+    from voice.audio import load_audio
+    from voice.config import ASRSettings
+
+    site = installed_wol_pack
+    items = read_manifests([finetuned["manifest"]])
+    audio = [str(e.audio_path(root)) for e, root in items]
+    env = {k: v for k, v in os.environ.items() if k not in ("VOICE_ASR_MODEL", "VOICE_ASR_ENGINE")}
+    env |= {"PYTHONPATH": str(site), "HF_HUB_OFFLINE": "1"}
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        return proc
+
+    served = json.loads(run(sys.executable, "-c", SERVE_FROM_PACK, *audio).stdout)
+    assert Path(served["module"]).is_relative_to(site)  # the wheel's pack, not the checkout
+    assert (served["edge"]["model"], served["edge"]["engine"]) == ("artifact:asr-edge", "faster-whisper")
+    assert Path(served["model"]) == site / "voice_pack_wol" / "models" / "asr-edge"  # no fallback model
+    direct = get_recognizer("faster-whisper", str(finetuned["export"]), ASRSettings())  # same defaults
+    expected = [direct.transcribe(load_audio(p), "wol").text for p in audio]
+    assert served["texts"] == expected
+    refs = [e.text_norm for e, _ in items]
+    assert wer(refs, served["texts"]) <= 0.2, list(zip(refs, served["texts"], strict=True))
+    cli = json.loads(run(VOICE, "transcribe", audio[0], "--lang", "wol", "--json").stdout)
+    assert (cli["text"], cli["language"], cli["model"]) == (expected[0], "wol", "asr-edge")
+
+
+@pytest.mark.slow
+def test_training_with_augmentation_on(finetuned, tmp_path):
+    """SpecAugment, noise, the telephone channel (always) and gradient checkpointing on: a short run
+    trains with finite loss, records the settings, and the utterances it trained on were phone audio."""
+    from transformers import TrainerCallback, WhisperFeatureExtractor
+
+    from corpora.audio import load_segment
+    from voice.asr.finetune import finetune
+
+    data = _config(
+        finetuned["root"],
+        finetuned["manifest"],
+        tmp_path / "aug",
+        steps=3,
+        batch_size=4,
+        eval_steps=3,
+        logging_steps=1,
+        max_eval_samples=2,
+        generation_max_length=8,
+        gradient_checkpointing=True,
+    ).model_dump()
+    data["cache_features"] = False  # augmented audio differs every epoch
+    data["spec_augment"] = {"enabled": True, "mask_time_prob": 0.1, "mask_feature_prob": 0.1}
+    data["augment"] = {
+        "telephone_prob": 1.0,
+        "telephone_snr_db": (30.0, 30.0),
+        "noise_prob": 1.0,
+        "noise_snr_db": (25.0, 25.0),
+        "gain_db": (-3.0, 3.0),
+    }
+    cfg = FinetuneConfig.model_validate(data)
+
+    class Seen(TrainerCallback):  # observes what the Trainer was given; changes nothing
+        def on_train_begin(self, args, state, control, model=None, train_dataloader=None, **kw):
+            self.checkpointing = model.is_gradient_checkpointing
+            self.spec_augment = model.config.apply_spec_augment
+            self.dataset = train_dataloader.dataset
+
+    seen = Seen()
+    final = finetune(cfg, callbacks=[seen])
+    assert seen.checkpointing and seen.spec_augment
+    info = json.loads((final / "voice-asr.json").read_text())
+    t = info["training"]
+    assert t["steps"] == 3 and np.isfinite(t["train_loss"]) and np.isfinite(info["dev_eval"]["loss"])
+    assert t["spec_augment"] == cfg.spec_augment.model_dump(mode="json") and t["spec_augment"]["enabled"]
+    assert t["augment"] == cfg.augment.model_dump(mode="json") and t["augment"]["telephone_prob"] == 1.0
+    log = [json.loads(x) for x in (tmp_path / "aug" / "train_log.jsonl").read_text().splitlines()]
+    losses = [x["loss"] for x in log if "loss" in x]
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    checkpoint = json.loads((tmp_path / "aug" / "checkpoint-3" / "config.json").read_text())
+    assert checkpoint["apply_spec_augment"] and checkpoint["mask_time_prob"] == 0.1
+    assert not json.loads((final / "config.json").read_text())["apply_spec_augment"]  # off for inference
+
+    # The utterances the Trainer drew went through the phone channel: nothing above 4 kHz is left
+    # (8 kHz G.711) while the 300-3400 Hz band still carries the speech.
+    fe = WhisperFeatureExtractor.from_pretrained(str(final))
+    entry, root = read_manifests([finetuned["manifest"]])[0]
+    frames = int(entry.duration * 100)  # the utterance, not the 30 s padding
+    clean = fe(load_segment(entry.audio_path(root), entry.offset, entry.duration), sampling_rate=16000)
+    clean = clean.input_features[0][:, :frames]
+    phone = seen.dataset.features(0, np.random.default_rng(0))[:, :frames]
+
+    def above_floor(feats: np.ndarray) -> np.ndarray:
+        """Mean level of each mel bin above Whisper's floor (peak - 80 dB), in units of 40 dB."""
+        return feats.mean(axis=1) - (feats.max() - 2.0)
+
+    centre = fe.mel_filters.argmax(axis=0) * 16000 / fe.n_fft  # each mel bin's centre frequency
+    high, band = centre > 4300, (centre > 400) & (centre < 3200)
+    assert not np.allclose(phone, clean)
+    assert above_floor(phone)[high].max() < 0.01 and above_floor(clean)[high].mean() > 0.2
+    assert above_floor(phone)[band].mean() > 0.5  # speech level, more than 20 dB above the floor
