@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from pathlib import Path
 
@@ -445,6 +447,113 @@ def test_adapter_loads_through_the_in_process_backend(tuned):
     trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")  # Wolof, from the config
     assert _f1(reasoning(adapted), trained) > 0.6
     assert _f1(reasoning(HarmonyLocalBackend(tuned["base"])), trained) < 0.2
+
+
+# Run inside the installed pack's environment: the agent the configuration builds, then the
+# greeting prompt's reasoning per language (argv: instructions, user text).
+_ASK_PER_LANGUAGE = """
+import json, sys
+import voice_pack_wol
+from voice.agent.backends.base import GenerationOptions
+from voice.agent.factory import make_llm
+from voice.agent.tools import TOOL_SCHEMAS
+from voice.agent.types import Message, ReasoningDelta
+from voice.config import get_settings
+
+llm = make_llm(get_settings())
+messages = [Message("system", sys.argv[1]), Message("user", sys.argv[2])]
+out = {"pack": voice_pack_wol.__file__, "adapters": llm.adapters}
+for lang in ("wol", "eng"):
+    events = llm.stream(messages, TOOL_SCHEMAS, GenerationOptions(max_tokens=80, language=lang))
+    out[lang] = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+print(json.dumps(out))
+"""
+
+
+@pytest.mark.slow
+def test_pack_bundles_the_adapter_and_the_agent_uses_it_for_its_language(tuned, tmp_path):
+    """`voice packs build wol --llm-adapter`: the wheel carries the adapter, its manifest names it
+    with its eval results; installed, the in-process agent uses it for Wolof turns only."""
+    import yaml
+
+    from voice.agent.adapt.export import save_eval
+    from voice.packs.verify import tree_digest
+
+    adapter = tmp_path / "adapter"
+    shutil.copytree(tuned["adapter"], adapter)
+    save_eval(
+        adapter,
+        [
+            {
+                "test_set": "agent-wol-dev",
+                "metric": "task_success",
+                "value": 0.5,
+                "normaliser_version": "1",
+                "model": "tiny-gpt-oss-wol-lora",
+            }
+        ],
+    )
+    voice = Path(sys.executable).parent / "voice"
+    dist = tmp_path / "dist"
+    proc = subprocess.run(
+        [voice, "packs", "build", "wol", "--llm-adapter", str(adapter), "-o", str(dist)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    wheel = next(dist.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as zf:
+        names = set(zf.namelist())
+        manifest = yaml.safe_load(zf.read("voice_pack_wol/manifest.yaml"))
+    assert "voice_pack_wol/models/llm-adapter/adapter_model.safetensors" in names
+    assert manifest["llm"]["adapter"] == "llm-adapter"
+    art = next(a for a in manifest["artifacts"] if a["name"] == "llm-adapter")
+    assert art["kind"] == "llm-adapter" and (art["sha256"], art["size"]) == tree_digest(adapter)
+    assert {"agent-wol-dev"} <= {e["test_set"] for e in manifest["eval"]}
+
+    site = tmp_path / "site"  # the wheel installed where a user gets it, shadowing the checkout
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+    assert subprocess.run([*pip, str(wheel)], capture_output=True, timeout=300).returncode == 0
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(site),
+        "VOICE_AGENT_BACKEND": "harmony",
+        "VOICE_AGENT_MODEL_PATH": str(tuned["base"]),
+    }
+    env.pop("VOICE_AGENT_ADAPTER_PATH", None)
+    verify = subprocess.run([voice, "packs", "verify", "wol"], capture_output=True, text=True, env=env)
+    assert verify.returncode == 0, verify.stderr
+
+    record = next(
+        r for r in read_split(tuned["data"], "dev") if r.gold["intent"] == "greeting" and r.turn == 1
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", _ASK_PER_LANGUAGE, record.instructions, record.user_text],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert Path(out["pack"]).is_relative_to(site)
+    assert out["adapters"] == {"wol": str(site / "voice_pack_wol" / "models" / "llm-adapter")}
+    trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")
+    assert _f1(out["wol"], trained) > 0.6  # the pack's adapter speaks for Wolof
+    assert _f1(out["eng"], trained) < 0.2  # other languages get the base model
+
+    other = tmp_path / "other"  # an adapter trained for another language is refused, not bundled
+    shutil.copytree(adapter, other)
+    info = json.loads((other / "voice-adapter.json").read_text())
+    (other / "voice-adapter.json").write_text(json.dumps({**info, "language": "fuc"}))
+    proc = subprocess.run(
+        [voice, "packs", "build", "wol", "--llm-adapter", str(other), "-o", str(tmp_path / "d2")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode != 0 and "trained for fuc" in proc.stderr
 
 
 @pytest.mark.slow

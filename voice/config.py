@@ -61,6 +61,11 @@ class TTSSettings(BaseSettings):
     vits_model: str | None = None
 
 
+def parse_pairs(spec: str) -> dict[str, str]:
+    """ "a=1, b=2" -> {"a": "1", "b": "2"} (the shape of the mapping settings)."""
+    return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in spec.split(",")) if k.strip()}
+
+
 class AgentSettings(BaseSettings):
     model_config = _section("VOICE_AGENT_")
     # Energy routing: confident FAQ/intent matches never reach the LLM.
@@ -75,7 +80,13 @@ class AgentSettings(BaseSettings):
     kb_entries: int = 3  # retrieved KB entries given to the LLM
     backend: str = "auto"  # auto | openai | harmony | llamacpp | faq
     model_path: str | None = None  # local gpt-oss dir (harmony) or GGUF file (llamacpp)
-    adapter_path: str | None = None  # LoRA adapter for the in-process backend
+    adapter_path: str | None = None  # one LoRA adapter for every language (in-process backend)
+    # In-process backend without adapter_path: load the LoRA adapter each installed language pack
+    # bundles (manifest llm.adapter) and use it for that language's turns.
+    pack_adapters: bool = True
+    # OpenAI-compatible server: the model name to ask per language, e.g. "wol=wol-lora,fuc=fuc-lora"
+    # for adapters served by `vllm serve ... --enable-lora --lora-modules wol-lora=DIR`.
+    language_models: str = ""
     demo_caller: str = "+221700000001"
 
 
@@ -103,17 +114,13 @@ class CallSettings(BaseSettings):
     playback_lead_ms: int = 100  # how far ahead of real time outbound audio is sent
     model_workers: int = 2  # threads for ASR/agent/TTS shared by all calls (bounded)
 
-    @staticmethod
-    def _pairs(spec: str) -> dict[str, str]:
-        return {k.strip(): v.strip() for k, _, v in (p.partition("=") for p in spec.split(",")) if k.strip()}
-
     @property
     def digits(self) -> dict[str, str]:
-        return self._pairs(self.language_digits)
+        return parse_pairs(self.language_digits)
 
     @property
     def numbers(self) -> dict[str, str]:
-        return self._pairs(self.number_languages)
+        return parse_pairs(self.number_languages)
 
 
 class MessagingSettings(BaseSettings):

@@ -199,7 +199,10 @@ class Agent:
         s = self.settings
         messages = [Message("system", grounding(pack, index, text, s.kb_entries)), *session.history]
         options = GenerationOptions(
-            max_tokens=s.max_tokens, reasoning_effort=s.reasoning_effort, timeout_s=s.turn_timeout_s
+            max_tokens=s.max_tokens,
+            reasoning_effort=s.reasoning_effort,
+            timeout_s=s.turn_timeout_s,
+            language=pack.code,
         )
         spoken: list[str] = []
         calls_log: list[dict] = []

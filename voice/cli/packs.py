@@ -152,12 +152,15 @@ def build(
     tier: list[str] = typer.Option(
         None, "--tier", help="With --bundle-models: only these ASR tiers (repeatable; default all)."
     ),
+    llm_adapter: Path | None = typer.Option(
+        None, "--llm-adapter", help="A `voice agent finetune` adapter dir for the agent in this language."
+    ),
 ) -> None:
     """Build the pack's wheel and sdist from its source checkout."""
     from voice.packs.build import build_pack
     from voice.packs.registry import get_pack
 
-    for f in build_pack(get_pack(code), out, bundle_models, asr_model, tier or None):
+    for f in build_pack(get_pack(code), out, bundle_models, asr_model, tier or None, llm_adapter):
         console.print(f"built {f}")
 
 

@@ -71,6 +71,23 @@ def _bundle_export(manifest: dict, package: Path, export_dir: Path, tier: str) -
     manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
 
 
+def _bundle_adapter(manifest: dict, package: Path, adapter_dir: Path) -> None:
+    """A `voice agent finetune` adapter: its weights, `llm` (base + adapter name) and eval results.
+    The in-process agent backend then uses it for this pack's language."""
+    from voice.agent.adapt.export import pack_fragment
+    from voice.agent.adapt.train import read_adapter_info
+
+    language = read_adapter_info(adapter_dir).get("language")
+    if language and language != manifest["code"]:
+        raise BadInputError(f"{adapter_dir} was trained for {language}, not {manifest['code']}")
+    fragment = pack_fragment(adapter_dir)
+    art = fragment["artifact"]
+    _copy_model(adapter_dir, package / art["path"])
+    _set_artifact(manifest, art)
+    manifest["llm"] = {**manifest.get("llm", {}), **fragment["llm"]}
+    manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
+
+
 def bundle_models(
     pack: LanguagePack,
     manifest: dict,
@@ -131,6 +148,7 @@ def build_pack(
     bundle: bool = False,
     asr_model: Path | None = None,
     tiers: list[str] | None = None,
+    llm_adapter: Path | None = None,
 ) -> list[Path]:
     src = source_dir(pack)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -140,9 +158,12 @@ def build_pack(
         package = stage / pack.package_dir.name
         manifest_path = package / "manifest.yaml"
         manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-        if bundle or asr_model is not None:
-            # --asr-model alone bundles just the export; --bundle-models adds the tiers that resolve.
+        if bundle or asr_model is not None or llm_adapter is not None:
+            # --asr-model / --llm-adapter alone bundle just those; --bundle-models adds the ASR
+            # tiers that resolve here.
             bundle_models(pack, manifest, package, asr_model, tiers if bundle else [])
+            if llm_adapter is not None:
+                _bundle_adapter(manifest, package, llm_adapter)
             pyproject = stage / "pyproject.toml"
             text = pyproject.read_text(encoding="utf-8")
             if '"models/**/*"' not in text:  # ship the bundled weights in the wheel

@@ -16,6 +16,8 @@ class GenerationOptions:
     temperature: float = 0.0
     reasoning_effort: str = "low"  # gpt-oss: low | medium | high
     timeout_s: float = 30.0
+    # The caller's language (pack code): picks a language pack's LoRA adapter or served model.
+    language: str | None = None
 
 
 class BackendError(Exception):

@@ -1,12 +1,15 @@
 """gpt-oss in this process through transformers: harmony-rendered prompt in, tokens decoded one by
-one (KV cache) and parsed with harmony into events. Optional PEFT LoRA adapter (a language pack's)."""
+one (KV cache) and parsed with harmony into events. Optional PEFT LoRA adapters: one for every
+language (`adapter_path`), or one per language (`adapters`, e.g. the ones language packs bundle),
+switched per request by `GenerationOptions.language`; other languages get the base model."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from voice.agent import harmony
@@ -29,24 +32,25 @@ class HarmonyLocalBackend(LLMBackend):
         adapter_path: str | Path | None = None,
         threads: int | None = None,
         dtype: str = "auto",
+        adapters: Mapping[str, str | Path] | None = None,
     ):
         import torch
         from transformers import AutoModelForCausalLM
 
+        if adapter_path and adapters:
+            raise BackendError("give one adapter for every language or adapters per language, not both")
         if threads:
             torch.set_num_threads(threads)
         try:
             model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=dtype)
         except (OSError, ValueError) as exc:
             raise BackendError(f"cannot load a gpt-oss model from {model_path}: {exc}") from exc
-        if adapter_path:
-            try:
-                from peft import PeftModel
-            except ImportError as exc:
-                raise BackendError("a LoRA adapter needs peft: pip install 'teranga-voice[train]'") from exc
-            model = PeftModel.from_pretrained(model, str(adapter_path))
+        named = {"default": adapter_path} if adapter_path else dict(adapters or {})
+        if named:
+            model = _load_adapters(model, named)
         self.model = model.eval()
         self.model_path, self.adapter_path = str(model_path), adapter_path and str(adapter_path)
+        self.adapters = {lang: str(path) for lang, path in (adapters or {}).items()}
         self._lock = threading.Lock()  # one generation at a time: the CPU is the bottleneck anyway
         harmony.load_encoding()
 
@@ -65,7 +69,7 @@ class HarmonyLocalBackend(LLMBackend):
         gen = torch.Generator().manual_seed(0)
         first_token = first_text = None
         finish = "length"
-        with self._lock, torch.inference_mode():
+        with self._lock, torch.inference_mode(), self._adapter_for(options.language):
             ids, past = torch.tensor([prompt]), None
             for _ in range(options.max_tokens):
                 if cancel is not None and cancel.is_set():
@@ -93,6 +97,33 @@ class HarmonyLocalBackend(LLMBackend):
                 yield from parser.finish()
         usage = Usage(prompt_tokens=len(prompt), completion_tokens=parser.tokens)
         yield Done(usage, first_token, first_text, time.perf_counter() - start, finish)
+
+    def _adapter_for(self, language: str | None) -> contextlib.AbstractContextManager:
+        """Per-language adapters: the language's own, or the bare base model for the others."""
+        if not self.adapters:
+            return contextlib.nullcontext()
+        if language in self.adapters:
+            self.model.set_adapter(language)
+            return contextlib.nullcontext()
+        return self.model.disable_adapter()
+
+
+def _load_adapters(model, adapters: dict[str, str | Path]):
+    try:
+        from peft import PeftModel
+    except ImportError as exc:
+        raise BackendError("a LoRA adapter needs peft: pip install 'teranga-voice[train]'") from exc
+    model_out = None
+    for name, path in adapters.items():
+        try:
+            if model_out is None:
+                model_out = PeftModel.from_pretrained(model, str(path), adapter_name=name)
+            else:
+                model_out.load_adapter(str(path), adapter_name=name)
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            # e.g. an adapter trained on another base: shapes do not match this model
+            raise BackendError(f"cannot load LoRA adapter {name!r} from {path}: {exc}") from exc
+    return model_out
 
 
 def _pick(logits, temperature: float, gen) -> int:

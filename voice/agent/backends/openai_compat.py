@@ -21,7 +21,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,6 +79,7 @@ class OpenAICompatBackend(LLMBackend):
         model: str | None = None,
         api_key: str | None = None,
         extra_body: dict | None = None,
+        language_models: Mapping[str, str] | None = None,
     ):
         self.base_url = base_url or os.environ.get("VOICE_LLM_URL") or ""
         if not self.base_url:
@@ -87,13 +88,15 @@ class OpenAICompatBackend(LLMBackend):
         if extra_body is None and os.environ.get("VOICE_LLM_EXTRA_BODY"):
             extra_body = json.loads(os.environ["VOICE_LLM_EXTRA_BODY"])
         self.extra_body = extra_body or {}
+        # e.g. {"wol": "wol-lora"}: a language pack's adapter served under its own model name
+        self.language_models = dict(language_models or {})
         key = api_key or os.environ.get("VOICE_LLM_API_KEY") or "not-needed"  # local servers ignore it
         self.client = openai.OpenAI(base_url=self.base_url, api_key=key, max_retries=0)
         _ = self.client.chat.completions  # the client loads this lazily (seconds): not on the first turn
 
     def request(self, messages: list[Message], tools: list[dict], options: GenerationOptions) -> dict:
         body: dict[str, Any] = {
-            "model": self.model,
+            "model": self.language_models.get(options.language or "", self.model),
             "messages": [wire_message(m) for m in messages],
             "stream": True,
             "stream_options": {"include_usage": True},
