@@ -21,6 +21,12 @@ from voice.packs.langid import LanguageIdentifier
 from voice.store.db import Database
 
 AWA = "+221771234567"  # 1250 FCFA, 300 MB in the demo backend
+BALANCE_QUESTIONS = [
+    ("eng", "What is my balance?"),
+    ("fra", "Je voudrais connaître mon solde"),
+    ("wol", "Naka laa mëna xam sama solde?"),
+    ("fuc", "Hol no mbaawmi anndirde ko heddii e konte am?"),
+]
 
 
 @pytest.fixture
@@ -39,15 +45,7 @@ def turn(agent: Agent, session: Session, text: str) -> tuple[list[str], TurnResu
     return sentences, result
 
 
-@pytest.mark.parametrize(
-    ("lang", "question"),
-    [
-        ("eng", "What is my balance?"),
-        ("fra", "Je voudrais connaître mon solde"),
-        ("wol", "Naka laa mëna xam sama solde?"),
-        ("fuc", "Hol no mbaawmi anndirde ko heddii e konte am?"),
-    ],
-)
+@pytest.mark.parametrize(("lang", "question"), BALANCE_QUESTIONS)
 def test_balance_in_each_language_comes_from_the_backend(agent, lang, question):
     session = Session(lang, AWA)
     _, result = turn(agent, session, question)
@@ -188,10 +186,13 @@ def test_a_failing_llm_gets_an_apology_then_a_human(tmp_path):
         assert len(stub.requests) == 2  # both turns really asked the LLM
 
 
-def test_voice_ask_cli_json_contract(tmp_path):
+@pytest.mark.parametrize(("lang", "question"), BALANCE_QUESTIONS)
+def test_voice_ask_cli_json_contract(tmp_path, lang, question):
+    """`voice ask` offline (no LLM configured) in each language: the FAQ route answers from the
+    demo customer's account, in the caller's language."""
     voice = Path(sys.executable).parent / "voice"
     proc = subprocess.run(
-        [voice, "ask", "What is my balance?", "--lang", "eng", "--json"],
+        [voice, "ask", question, "--lang", lang, "--json"],
         capture_output=True,
         text=True,
         env={"VOICE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"},
@@ -200,7 +201,10 @@ def test_voice_ask_cli_json_contract(tmp_path):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     assert {"reply", "language", "route", "tool_calls"} <= set(data)
-    assert data["language"] == "eng" and data["route"] == "faq" and "3000" in data["reply"]
+    assert data["language"] == lang and data["route"] == "faq" and "3000" in data["reply"]
+    assert [c["name"] for c in data["tool_calls"]] == ["get_balance"]
+    spoken = get_pack(lang).verbalise(data["reply"])
+    assert LanguageIdentifier.installed().identify(spoken)[0] == lang
 
 
 def test_chat_api_keeps_a_conversation(tmp_path):
