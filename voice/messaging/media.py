@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 import os
 import secrets
 import time
@@ -58,7 +59,8 @@ def signature(secret: bytes, media_id: str, exp: int) -> str:
 def signed_url(
     settings: Settings, media_id: str, ttl_s: int | None = None, secret: bytes | None = None
 ) -> str:
-    exp = int(time.time()) + int(ttl_s if ttl_s is not None else settings.messaging.media_url_ttl_s)
+    # Rounded up: the URL works for at least the TTL, never a truncated fraction of it.
+    exp = math.ceil(time.time() + (ttl_s if ttl_s is not None else settings.messaging.media_url_ttl_s))
     sig = signature(secret or media_secret(settings), media_id, exp)
     return f"{settings.public_url.rstrip('/')}/media/{media_id}?{urlencode({'exp': exp, 'sig': sig})}"
 
