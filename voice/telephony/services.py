@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from voice.agent.loop import Agent
@@ -19,7 +19,7 @@ class CallServices(Protocol):
     db: Database
     agent: Agent
     twilio: TwilioRest
-    model_executor: Executor
+    model_executor: ModelPool  # counts pending jobs: optional work stands aside when they queue
 
     def recognizer(self, language: str | None) -> Recognizer: ...
 

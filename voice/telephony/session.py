@@ -193,7 +193,7 @@ class CallSession:
     def _start_speculative(self, pause: SpeechPause) -> None:
         if pause.at_s - pause.begin_s < MIN_UTTERANCE_S or self.session is None:
             return
-        if getattr(self.services.model_executor, "pending", 0) > 0:
+        if self.services.model_executor.pending > 0:
             return  # a guess would queue ahead of other calls' real turns; one model replica serves all
         audio = self._utterance_audio(pause.begin_s, pause.at_s + 0.1)
         language = self.session.language
