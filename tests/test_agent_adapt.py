@@ -422,6 +422,11 @@ def test_lora_finetune_lowers_heldout_loss_and_moves_replies_to_the_data(tuned):
     assert mean["adapted"] > mean["base"] + 0.1, mean
 
 
+def greeting_record(data: Path) -> Record:
+    """A held-out first turn greeting: its trained analysis is Wolof, the base model's is not."""
+    return next(r for r in read_split(data, "dev") if r.gold["intent"] == "greeting" and r.turn == 1)
+
+
 @pytest.mark.slow
 def test_adapter_loads_through_the_in_process_backend(tuned):
     from peft import PeftModel
@@ -431,9 +436,7 @@ def test_adapter_loads_through_the_in_process_backend(tuned):
     from voice.agent.tools import TOOL_SCHEMAS
     from voice.agent.types import Message, ReasoningDelta
 
-    record = next(
-        r for r in read_split(tuned["data"], "dev") if r.gold["intent"] == "greeting" and r.turn == 1
-    )
+    record = greeting_record(tuned["data"])
     messages = [Message("system", record.instructions), Message("user", record.user_text)]
     opts = GenerationOptions(max_tokens=80)
 
@@ -462,10 +465,10 @@ from voice.config import get_settings
 
 llm = make_llm(get_settings())
 messages = [Message("system", sys.argv[1]), Message("user", sys.argv[2])]
-out = {"pack": voice_pack_wol.__file__, "adapters": llm.adapters}
-for lang in ("wol", "eng"):
+out = {"pack": voice_pack_wol.__file__, "adapters": llm.adapters, "reasoning": []}
+for lang in ("wol", "eng", "wol"):  # back to Wolof: the adapter is switched on again
     events = llm.stream(messages, TOOL_SCHEMAS, GenerationOptions(max_tokens=80, language=lang))
-    out[lang] = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    out["reasoning"].append("".join(e.text for e in events if isinstance(e, ReasoningDelta)))
 print(json.dumps(out))
 """
 
@@ -525,9 +528,7 @@ def test_pack_bundles_the_adapter_and_the_agent_uses_it_for_its_language(tuned, 
     verify = subprocess.run([voice, "packs", "verify", "wol"], capture_output=True, text=True, env=env)
     assert verify.returncode == 0, verify.stderr
 
-    record = next(
-        r for r in read_split(tuned["data"], "dev") if r.gold["intent"] == "greeting" and r.turn == 1
-    )
+    record = greeting_record(tuned["data"])
     proc = subprocess.run(
         [sys.executable, "-c", _ASK_PER_LANGUAGE, record.instructions, record.user_text],
         capture_output=True,
@@ -540,8 +541,10 @@ def test_pack_bundles_the_adapter_and_the_agent_uses_it_for_its_language(tuned, 
     assert Path(out["pack"]).is_relative_to(site)
     assert out["adapters"] == {"wol": str(site / "voice_pack_wol" / "models" / "llm-adapter")}
     trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")
-    assert _f1(out["wol"], trained) > 0.6  # the pack's adapter speaks for Wolof
-    assert _f1(out["eng"], trained) < 0.2  # other languages get the base model
+    wol, eng, wol_again = out["reasoning"]
+    assert _f1(wol, trained) > 0.6  # the pack's adapter speaks for Wolof
+    assert _f1(eng, trained) < 0.2  # other languages get the base model
+    assert wol_again == wol
 
     other = tmp_path / "other"  # an adapter trained for another language is refused, not bundled
     shutil.copytree(adapter, other)
@@ -554,6 +557,37 @@ def test_pack_bundles_the_adapter_and_the_agent_uses_it_for_its_language(tuned, 
         timeout=600,
     )
     assert proc.returncode != 0 and "trained for fuc" in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_pack_adapter_that_does_not_fit_is_skipped_and_the_others_serve(tuned, tmp_path):
+    """One pack's adapter does not fit the served base (here: its config says another rank than
+    its weights): that language gets the base model with a warning, the others keep their
+    adapters; an adapter the operator forces for every language fails loudly instead."""
+    from voice.agent.backends.base import BackendError, GenerationOptions
+    from voice.agent.backends.harmony_local import HarmonyLocalBackend
+    from voice.agent.tools import TOOL_SCHEMAS
+    from voice.agent.types import Message, ReasoningDelta
+
+    bad = tmp_path / "bad"
+    shutil.copytree(tuned["adapter"], bad)
+    config = json.loads((bad / "adapter_config.json").read_text())
+    (bad / "adapter_config.json").write_text(json.dumps({**config, "r": 8, "lora_alpha": 16}))
+    backend = HarmonyLocalBackend(tuned["base"], adapters={"fuc": bad, "wol": tuned["adapter"]})
+    assert backend.adapters == {"wol": str(tuned["adapter"])}
+
+    record = greeting_record(tuned["data"])
+    messages = [Message("system", record.instructions), Message("user", record.user_text)]
+    trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")
+
+    def reasoning(lang: str) -> str:
+        events = backend.stream(messages, TOOL_SCHEMAS, GenerationOptions(max_tokens=80, language=lang))
+        return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+
+    assert _f1(reasoning("wol"), trained) > 0.6
+    assert _f1(reasoning("fuc"), trained) < 0.2
+    with pytest.raises(BackendError, match="cannot load LoRA adapter"):
+        HarmonyLocalBackend(tuned["base"], adapter_path=bad)
 
 
 @pytest.mark.slow

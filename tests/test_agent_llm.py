@@ -184,14 +184,16 @@ def test_a_purchase_the_llm_asks_for_waits_for_the_callers_yes(tmp_path, argumen
         assert len(stub.requests) == 2  # the yes is the agent's own confirmation step, not the model's
 
 
-def test_each_language_asks_its_own_served_model(tmp_path):
+def test_each_language_asks_its_own_served_model(tmp_path, monkeypatch):
     """VOICE_AGENT_LANGUAGE_MODELS: a pack's adapter served by vLLM under its own name is asked for
-    that language's turns; other languages ask the base model."""
-    from voice.agent.backends.openai_compat import OpenAICompatBackend
+    that language's turns; other languages ask the base model (VOICE_LLM_MODEL)."""
+    from voice.agent.factory import make_llm
+    from voice.config import Settings
 
     with OpenAIStub() as stub:
         stub.script(_say("Jàmm rekk."), _say("Hello."))
-        llm = OpenAICompatBackend(stub.url, "gpt-oss-20b", language_models={"wol": "wol-lora"})
+        monkeypatch.setenv("VOICE_AGENT_LANGUAGE_MODELS", "wol=wol-lora, fuc=fuc-lora")
+        llm = make_llm(Settings(VOICE_LLM_URL=stub.url, VOICE_LLM_MODEL="gpt-oss-20b"))
         agent, _ = make_agent(tmp_path, llm)
         turn(agent, Session("wol", AWA), "xylophone quasar")
         turn(agent, Session("eng", AWA), "xylophone quasar")

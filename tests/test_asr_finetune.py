@@ -562,6 +562,7 @@ def test_installed_pack_serves_the_export_through_the_recognizer(finetuned, inst
     assert served["texts"] == expected
     refs = [e.text_norm for e, _ in items]
     assert wer(refs, served["texts"]) <= 0.2, list(zip(refs, served["texts"], strict=True))
+    assert "OK" in run(VOICE, "packs", "verify", "wol").stdout  # the shipped digests match what shipped
     cli = json.loads(run(VOICE, "transcribe", audio[0], "--lang", "wol", "--json").stdout)
     assert (cli["text"], cli["language"], cli["model"]) == (expected[0], "wol", "asr-edge")
 

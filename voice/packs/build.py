@@ -71,22 +71,23 @@ def _bundle_export(manifest: dict, package: Path, export_dir: Path, tier: str) -
     manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
 
 
-def _bundle_adapter(manifest: dict, package: Path, adapter_dir: Path) -> str:
+def _bundle_adapter(manifest: dict, package: Path, adapter_dir: Path) -> None:
     """A `voice agent finetune` adapter: its weights, `llm` (base + adapter name) and eval results.
     The in-process agent backend then uses it for this pack's language."""
     from voice.agent.adapt.export import pack_fragment
     from voice.agent.adapt.train import read_adapter_info
 
     language = read_adapter_info(adapter_dir).get("language")
-    if language and language != manifest["code"]:
-        raise BadInputError(f"{adapter_dir} was trained for {language}, not {manifest['code']}")
+    if language != manifest["code"]:
+        raise BadInputError(
+            f"{adapter_dir} was trained for {language or 'no recorded language'}, not {manifest['code']}"
+        )
     fragment = pack_fragment(adapter_dir)
     art = fragment["artifact"]
     _copy_model(adapter_dir, package / art["path"])
     _set_artifact(manifest, art)
     manifest["llm"] = {**manifest.get("llm", {}), **fragment["llm"]}
     manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
-    return art["name"]
 
 
 def bundle_models(
@@ -159,20 +160,20 @@ def build_pack(
         package = stage / pack.package_dir.name
         manifest_path = package / "manifest.yaml"
         manifest = yaml.safe_load(manifest_path.read_text(encoding="utf-8"))
-        fresh: set[str] = set()  # artifacts digested as they were bundled (hidden files refused)
         if bundle or asr_model is not None or llm_adapter is not None:
             # --asr-model / --llm-adapter alone bundle just those; --bundle-models adds the ASR
             # tiers that resolve here.
-            fresh.update(bundle_models(pack, manifest, package, asr_model, tiers if bundle else []))
+            bundle_models(pack, manifest, package, asr_model, tiers if bundle else [])
             if llm_adapter is not None:
-                fresh.add(_bundle_adapter(manifest, package, llm_adapter))
+                _bundle_adapter(manifest, package, llm_adapter)
             pyproject = stage / "pyproject.toml"
             text = pyproject.read_text(encoding="utf-8")
             if '"models/**/*"' not in text:  # ship the bundled weights in the wheel
                 text = text.replace('"data/*"', '"data/*", "models/**/*"')
                 pyproject.write_text(text, encoding="utf-8")
-        for art in manifest.get("artifacts", []):  # the pack's own files, maybe edited since
-            if art.get("path") and art["name"] not in fresh:
+        # Digest what ships (the staged copies), whatever the sources' own digests said.
+        for art in manifest.get("artifacts", []):
+            if art.get("path"):
                 art["sha256"], art["size"] = tree_digest(package / art["path"])
         manifest_path.write_text(
             yaml.safe_dump(manifest, allow_unicode=True, sort_keys=False), encoding="utf-8"

@@ -9,7 +9,7 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from voice.agent import harmony
@@ -41,16 +41,22 @@ class HarmonyLocalBackend(LLMBackend):
             raise BackendError("give one adapter for every language or adapters per language, not both")
         if threads:
             torch.set_num_threads(threads)
-        try:
-            model = AutoModelForCausalLM.from_pretrained(str(model_path), dtype=dtype)
-        except (OSError, ValueError) as exc:
-            raise BackendError(f"cannot load a gpt-oss model from {model_path}: {exc}") from exc
-        named = {"default": adapter_path} if adapter_path else dict(adapters or {})
-        if named:
-            model = _load_adapters(model, named)
+
+        def load_base():
+            try:
+                return AutoModelForCausalLM.from_pretrained(str(model_path), dtype=dtype)
+            except (OSError, ValueError) as exc:
+                raise BackendError(f"cannot load a gpt-oss model from {model_path}: {exc}") from exc
+
+        model = load_base()
+        self.adapters: dict[str, str] = {}  # language -> adapter dir, those that loaded
+        if adapter_path:
+            model, _ = _load_adapters(model, {"default": adapter_path}, strict=True)
+        elif adapters:
+            model, loaded = _load_adapters(model, dict(adapters), strict=False, reload=load_base)
+            self.adapters = {lang: str(adapters[lang]) for lang in loaded}
         self.model = model.eval()
         self.model_path, self.adapter_path = str(model_path), adapter_path and str(adapter_path)
-        self.adapters = {lang: str(path) for lang, path in (adapters or {}).items()}
         self._lock = threading.Lock()  # one generation at a time: the CPU is the bottleneck anyway
         harmony.load_encoding()
 
@@ -108,22 +114,36 @@ class HarmonyLocalBackend(LLMBackend):
         return self.model.disable_adapter()
 
 
-def _load_adapters(model, adapters: dict[str, str | Path]):
+def _load_adapters(
+    model, adapters: dict[str, str | Path], strict: bool, reload: Callable[[], object] | None = None
+) -> tuple[object, list[str]]:
+    """Load named LoRA adapters onto the model. `strict` (the operator's one adapter): a failure
+    is an error. Otherwise (packs' adapters) an adapter that does not fit this base — trained on
+    another model, other target layers — is skipped with a warning: its language gets the base
+    model and the other languages keep theirs."""
     try:
         from peft import PeftModel
     except ImportError as exc:
         raise BackendError("a LoRA adapter needs peft: pip install 'teranga-voice[train]'") from exc
-    model_out = None
+    peft_model, loaded = None, []
     for name, path in adapters.items():
         try:
-            if model_out is None:
-                model_out = PeftModel.from_pretrained(model, str(path), adapter_name=name)
+            if peft_model is None:
+                peft_model = PeftModel.from_pretrained(model, str(path), adapter_name=name)
             else:
-                model_out.load_adapter(str(path), adapter_name=name)
+                peft_model.load_adapter(str(path), adapter_name=name)
+            loaded.append(name)
         except (OSError, ValueError, RuntimeError, KeyError) as exc:
-            # e.g. an adapter trained on another base: shapes do not match this model
-            raise BackendError(f"cannot load LoRA adapter {name!r} from {path}: {exc}") from exc
-    return model_out
+            if strict:
+                raise BackendError(f"cannot load LoRA adapter {name!r} from {path}: {exc}") from exc
+            log.warning(
+                "LoRA adapter for %s (%s) does not fit this model, base model serves it: %s", name, path, exc
+            )
+            if peft_model is None and reload is not None:
+                model = reload()  # the failed first load may have left LoRA layers in the base
+            elif peft_model is not None and name in peft_model.peft_config:
+                peft_model.delete_adapter(name)
+    return (peft_model if peft_model is not None else model), loaded
 
 
 def _pick(logits, temperature: float, gen) -> int:
