@@ -54,21 +54,26 @@ def _set_artifact(manifest: dict, art: dict) -> None:
     manifest["artifacts"] = [*others, art]
 
 
+def _take_fragment(manifest: dict, package: Path, src: Path, fragment: dict) -> None:
+    """What every exported model brings: its files, its artifact entry and its eval results."""
+    art = fragment["artifact"]
+    _copy_model(src, package / art["path"])
+    _set_artifact(manifest, art)
+    manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
+
+
 def _bundle_export(manifest: dict, package: Path, export_dir: Path, tier: str) -> None:
     """A `voice asr export` dir into the tier: its weights, its language-token choice (so inference
     decodes as it was trained) and its eval results, all from the export's own voice-asr.json."""
     from voice.asr.export import pack_fragment
 
     fragment = pack_fragment(export_dir, artifact_name=f"asr-{tier}", tier=tier)
-    art = fragment["artifact"]
-    _copy_model(export_dir, package / art["path"])
-    _set_artifact(manifest, art)
+    _take_fragment(manifest, package, export_dir, fragment)
     asr = manifest.setdefault("asr", {})
     for key in ("whisper_language", "token_strategy", "token_source"):
         if key in fragment["asr"]:
             asr[key] = fragment["asr"][key]
     asr.setdefault("tiers", {})[tier] = fragment["asr"]["tiers"][tier]
-    manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
 
 
 def _bundle_adapter(manifest: dict, package: Path, adapter_dir: Path) -> None:
@@ -83,11 +88,8 @@ def _bundle_adapter(manifest: dict, package: Path, adapter_dir: Path) -> None:
             f"{adapter_dir} was trained for {language or 'no recorded language'}, not {manifest['code']}"
         )
     fragment = pack_fragment(adapter_dir)
-    art = fragment["artifact"]
-    _copy_model(adapter_dir, package / art["path"])
-    _set_artifact(manifest, art)
+    _take_fragment(manifest, package, adapter_dir, fragment)
     manifest["llm"] = {**manifest.get("llm", {}), **fragment["llm"]}
-    manifest["eval"] = [*manifest.get("eval", []), *fragment["eval"]]
 
 
 def bundle_models(
