@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import fixture_cache
+from voice.agent import Agent, Sentence, Session, TurnResult
 
 
 def tiny_gpt_oss_paths() -> dict[str, Path]:
@@ -155,3 +156,13 @@ def scripted_session(turns: int, new_session: Callable[[], object]) -> Iterator[
         if i % len(lines) == 0 or getattr(session, "handed_off", False):
             session = new_session()
         yield session, lines[i % len(lines)]
+
+
+def turn(agent: Agent, session: Session, text: str) -> tuple[list[str], TurnResult]:
+    """One caller turn through the real loop: the sentences streamed and the result."""
+    events = list(agent.turn(session, text))
+    sentences = [e.text for e in events if isinstance(e, Sentence)]
+    result = events[-1]
+    assert isinstance(result, TurnResult)
+    assert " ".join(sentences) == result.reply  # everything said was streamed sentence by sentence
+    return sentences, result

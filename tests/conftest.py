@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,15 @@ def fixture_cache() -> Path:
     )
     root.mkdir(parents=True, exist_ok=True)
     return root
+
+
+def install_wheel(wheel: Path, site: Path) -> Path:
+    """pip-install a built pack wheel into `site` (no deps, no network), as a user would get it;
+    put `site` first on PYTHONPATH to shadow the editable checkout."""
+    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
+    proc = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return site
 
 
 def espeak(text: str, voice: str = "en-us", rate: int = 150) -> Audio:

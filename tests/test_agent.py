@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent_fixtures import scripted_session
-from voice.agent import Agent, Sentence, Session, TurnResult
+from tests.agent_fixtures import scripted_session, turn
+from voice.agent import Agent, Sentence, Session
 from voice.agent.demo_backend import DEMO_CALLER, DemoBackend
 from voice.config import AgentSettings
 from voice.packs import get_pack
@@ -34,15 +34,6 @@ def agent(tmp_path) -> Agent:
     db = Database(f"sqlite:///{tmp_path / 'demo.db'}")
     db.create_all()
     return Agent(DemoBackend(db), llm=None, settings=AgentSettings())
-
-
-def turn(agent: Agent, session: Session, text: str) -> tuple[list[str], TurnResult]:
-    events = list(agent.turn(session, text))
-    sentences = [e.text for e in events if isinstance(e, Sentence)]
-    result = events[-1]
-    assert isinstance(result, TurnResult)
-    assert " ".join(sentences) == result.reply  # everything said was streamed sentence by sentence
-    return sentences, result
 
 
 @pytest.mark.parametrize(("lang", "question"), BALANCE_QUESTIONS)

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.agent_fixtures import tiny_gpt_oss  # noqa: F401
-from tests.conftest import fixture_cache
+from tests.conftest import fixture_cache, install_wheel
 from voice.agent import harmony
 from voice.agent.adapt.records import (
     Record,
@@ -427,29 +427,33 @@ def greeting_record(data: Path) -> Record:
     return next(r for r in read_split(data, "dev") if r.gold["intent"] == "greeting" and r.turn == 1)
 
 
+def trained_analysis(record: Record) -> str:
+    return next(text_of(m) for m in record.messages() if m.channel == "analysis")
+
+
+def greeting_reasoning(backend, record: Record, language: str | None = None) -> str:
+    """What the backend reasons (never spoken) for the record's first turn."""
+    from voice.agent.backends.base import GenerationOptions
+    from voice.agent.tools import TOOL_SCHEMAS
+    from voice.agent.types import Message, ReasoningDelta
+
+    messages = [Message("system", record.instructions), Message("user", record.user_text)]
+    events = backend.stream(messages, TOOL_SCHEMAS, GenerationOptions(max_tokens=80, language=language))
+    return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+
+
 @pytest.mark.slow
 def test_adapter_loads_through_the_in_process_backend(tuned):
     from peft import PeftModel
 
-    from voice.agent.backends.base import GenerationOptions
     from voice.agent.backends.harmony_local import HarmonyLocalBackend
-    from voice.agent.tools import TOOL_SCHEMAS
-    from voice.agent.types import Message, ReasoningDelta
 
     record = greeting_record(tuned["data"])
-    messages = [Message("system", record.instructions), Message("user", record.user_text)]
-    opts = GenerationOptions(max_tokens=80)
-
-    def reasoning(backend) -> str:
-        return "".join(
-            e.text for e in backend.stream(messages, TOOL_SCHEMAS, opts) if isinstance(e, ReasoningDelta)
-        )
-
     adapted = HarmonyLocalBackend(tuned["base"], adapter_path=tuned["adapter"])
     assert isinstance(adapted.model, PeftModel) and adapted.adapter_path == str(tuned["adapter"])
-    trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")  # Wolof, from the config
-    assert _f1(reasoning(adapted), trained) > 0.6
-    assert _f1(reasoning(HarmonyLocalBackend(tuned["base"])), trained) < 0.2
+    trained = trained_analysis(record)  # Wolof, from the config
+    assert _f1(greeting_reasoning(adapted, record), trained) > 0.6
+    assert _f1(greeting_reasoning(HarmonyLocalBackend(tuned["base"]), record), trained) < 0.2
 
 
 # Run inside the installed pack's environment: the agent the configuration builds, then the
@@ -515,9 +519,7 @@ def test_pack_bundles_the_adapter_and_the_agent_uses_it_for_its_language(tuned, 
     assert art["kind"] == "llm-adapter" and (art["sha256"], art["size"]) == tree_digest(adapter)
     assert {"agent-wol-dev"} <= {e["test_set"] for e in manifest["eval"]}
 
-    site = tmp_path / "site"  # the wheel installed where a user gets it, shadowing the checkout
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
-    assert subprocess.run([*pip, str(wheel)], capture_output=True, timeout=300).returncode == 0
+    site = install_wheel(wheel, tmp_path / "site")  # where a user gets it, shadowing the checkout
     env = {
         **os.environ,
         "PYTHONPATH": str(site),
@@ -540,7 +542,7 @@ def test_pack_bundles_the_adapter_and_the_agent_uses_it_for_its_language(tuned, 
     out = json.loads(proc.stdout)
     assert Path(out["pack"]).is_relative_to(site)
     assert out["adapters"] == {"wol": str(site / "voice_pack_wol" / "models" / "llm-adapter")}
-    trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")
+    trained = trained_analysis(record)
     wol, eng, wol_again = out["reasoning"]
     assert _f1(wol, trained) > 0.6  # the pack's adapter speaks for Wolof
     assert _f1(eng, trained) < 0.2  # other languages get the base model
@@ -564,10 +566,8 @@ def test_a_pack_adapter_that_does_not_fit_is_skipped_and_the_others_serve(tuned,
     """One pack's adapter does not fit the served base (here: its config says another rank than
     its weights): that language gets the base model with a warning, the others keep their
     adapters; an adapter the operator forces for every language fails loudly instead."""
-    from voice.agent.backends.base import BackendError, GenerationOptions
+    from voice.agent.backends.base import BackendError
     from voice.agent.backends.harmony_local import HarmonyLocalBackend
-    from voice.agent.tools import TOOL_SCHEMAS
-    from voice.agent.types import Message, ReasoningDelta
 
     bad = tmp_path / "bad"
     shutil.copytree(tuned["adapter"], bad)
@@ -577,15 +577,9 @@ def test_a_pack_adapter_that_does_not_fit_is_skipped_and_the_others_serve(tuned,
     assert backend.adapters == {"wol": str(tuned["adapter"])}
 
     record = greeting_record(tuned["data"])
-    messages = [Message("system", record.instructions), Message("user", record.user_text)]
-    trained = next(text_of(m) for m in record.messages() if m.channel == "analysis")
-
-    def reasoning(lang: str) -> str:
-        events = backend.stream(messages, TOOL_SCHEMAS, GenerationOptions(max_tokens=80, language=lang))
-        return "".join(e.text for e in events if isinstance(e, ReasoningDelta))
-
-    assert _f1(reasoning("wol"), trained) > 0.6
-    assert _f1(reasoning("fuc"), trained) < 0.2
+    trained = trained_analysis(record)
+    assert _f1(greeting_reasoning(backend, record, "wol"), trained) > 0.6
+    assert _f1(greeting_reasoning(backend, record, "fuc"), trained) < 0.2
     with pytest.raises(BackendError, match="cannot load LoRA adapter"):
         HarmonyLocalBackend(tuned["base"], adapter_path=bad)
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.agent_fixtures import llama_server, llama_server_bin, tiny_gpt_oss  # noqa: F401
+from tests.agent_fixtures import llama_server, llama_server_bin, tiny_gpt_oss, turn  # noqa: F401
 from tests.openai_stub import SSE, OpenAIStub, chunk, tool_delta
-from voice.agent import Agent, Sentence, Session, TurnResult
+from voice.agent import Agent, Session
 from voice.agent.demo_backend import DemoBackend
 from voice.agent.tiny import (
     ANALYSIS_GREETING,
@@ -50,15 +50,6 @@ def make_agent(tmp_path: Path, llm, **settings) -> tuple[Agent, DemoBackend]:
     db.create_all()
     business = DemoBackend(db)
     return Agent(business, llm, AgentSettings(**{**ALWAYS_LLM, **settings})), business
-
-
-def turn(agent: Agent, session: Session, text: str) -> tuple[list[str], TurnResult]:
-    events = list(agent.turn(session, text))
-    sentences = [e.text for e in events if isinstance(e, Sentence)]
-    result = events[-1]
-    assert isinstance(result, TurnResult)
-    assert " ".join(sentences) == result.reply  # what is spoken is the reply, sentence by sentence
-    return sentences, result
 
 
 @pytest.fixture(scope="module")

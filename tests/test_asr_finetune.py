@@ -23,7 +23,7 @@ import yaml
 
 from corpora.ingest import IngestOptions, ingest
 from corpora.manifest import read_manifest, read_manifests
-from tests.conftest import espeak, fixture_cache
+from tests.conftest import espeak, fixture_cache, install_wheel
 from voice.asr.augment import BAND, band_energy, telephone
 from voice.asr.finetune.config import FinetuneConfig, load_config
 from voice.asr.finetune.data import PromptIds, SpeechCollator, make_labels
@@ -527,11 +527,7 @@ def installed_wol_pack(finetuned, tmp_path_factory) -> Path:
 
     built = build_pack(get_pack("wol"), tmp_path_factory.mktemp("dist"), asr_model=finetuned["export"])
     wheel = next(p for p in built if p.suffix == ".whl")
-    site = tmp_path_factory.mktemp("site")
-    pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--target", str(site)]
-    proc = subprocess.run([*pip, str(wheel)], capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    return site
+    return install_wheel(wheel, tmp_path_factory.mktemp("site"))
 
 
 @pytest.mark.slow
