@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +22,12 @@ class DecodeOptions:
     no_speech_threshold: float = 0.6
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
+    # "utterance": engines that can encode less than 30 s do so for audio <= 30 s with a known
+    # language (faster-whisper; see voice/asr/short.py); "full": always Whisper's 30 s window.
+    window: str = "full"
+    window_step_s: float = 5.0
+    max_tokens_per_s: float = 10.0
+    repetition_penalty: float = 1.1
 
 
 @dataclass
@@ -45,6 +52,26 @@ class ASREngine(ABC):
     @abstractmethod
     def decode(self, samples: np.ndarray, language: str | None, options: DecodeOptions) -> RawResult:
         """Transcribe; `language=None` detects it. Never conditions on previous text."""
+
+    def decode_iter(
+        self, items: list[tuple[np.ndarray, str | None]], options: DecodeOptions
+    ) -> Iterator[tuple[int, RawResult]]:
+        """`decode` for several utterances: (index in `items`, result), as each one is final.
+
+        Engines that can put several utterances in one model call override this; the default
+        decodes them one at a time, in order.
+        """
+        for i, (samples, language) in enumerate(items):
+            yield i, self.decode(samples, language, options)
+
+    def decode_many(
+        self, items: list[tuple[np.ndarray, str | None]], options: DecodeOptions
+    ) -> list[RawResult]:
+        """`decode_iter`'s results in input order."""
+        results: list[RawResult | None] = [None] * len(items)
+        for i, raw in self.decode_iter(items, options):
+            results[i] = raw
+        return results
 
     @abstractmethod
     def greedy_tokens(

@@ -66,6 +66,28 @@ def repeat_ratio(text: str, n: int = 3) -> float:
     return 1.0 - len(set(grams)) / len(grams)
 
 
+def has_immediate_repeat(text: str) -> bool:
+    """True when a sentence or clause, or a run of 2+ words, comes twice in a row.
+
+    The short-window decoder's loop ("Hello. Hello.", "why, when I charge, why, when I charge") is
+    shorter than `repeat_ratio` can see. A real "Hello? Hello?" also matches: the caller of this
+    check then re-decodes in the full window, which costs time, not accuracy.
+    """
+    clauses = [c for c in (_words(p) for p in re.split(r"[.?!,;:]", text)) if c]
+    if any(a == b for a, b in zip(clauses, clauses[1:], strict=False)):
+        return True
+    words = _words(text)
+    return any(
+        words[i : i + k] == words[i + k : i + 2 * k]
+        for k in range(2, len(words) // 2 + 1)
+        for i in range(len(words) - 2 * k + 1)
+    )
+
+
+def _words(text: str) -> list[str]:
+    return re.sub(r"[^\w\s']", " ", text.lower()).split()
+
+
 def filter_segments(segments: list[Segment], options: GuardOptions) -> tuple[list[Segment], list[str]]:
     kept: list[Segment] = []
     dropped: list[str] = []

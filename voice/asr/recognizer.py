@@ -10,9 +10,13 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 
-from voice.asr.engine import SAMPLE_RATE, ASREngine, DecodeOptions
+import numpy as np
+
+from voice.asr.engine import SAMPLE_RATE, ASREngine, DecodeOptions, RawResult
 from voice.asr.guards import GuardOptions, filter_segments, mute_outside, speech_regions
 from voice.asr.models import ResolvedModel, resolve_model
 from voice.asr.types import Transcript
@@ -54,12 +58,7 @@ def _whisper_codes() -> frozenset[str]:
 MODEL_LANGUAGES_FILE = "voice-asr.json"  # written by `voice asr finetune` / `voice asr export`
 
 
-def model_languages(model: ResolvedModel) -> dict[str, str]:
-    """Pack code -> Whisper code the model was fine-tuned to decode with (its voice-asr.json).
-
-    A fine-tune's token choice (a new `<|wo|>`, or a reused `<|fr|>`) beats the pack's default, so a
-    model is always decoded the way it was trained.
-    """
+def _model_info(model: ResolvedModel) -> dict:
     path = model.path / MODEL_LANGUAGES_FILE if model.path.is_dir() else None
     if path is None or not path.exists():
         return {}
@@ -68,11 +67,35 @@ def model_languages(model: ResolvedModel) -> dict[str, str]:
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable %s: %s", path, exc)
         return {}
+    return data if isinstance(data, dict) else {}
+
+
+def model_languages(model: ResolvedModel) -> dict[str, str]:
+    """Pack code -> Whisper code the model was fine-tuned to decode with (its voice-asr.json).
+
+    A fine-tune's token choice (a new `<|wo|>`, or a reused `<|fr|>`) beats the pack's default, so a
+    model is always decoded the way it was trained.
+    """
     return {
         str(e["language"]): str(e["whisper_language"])
-        for e in data.get("languages", [])
+        for e in _model_info(model).get("languages", [])
         if e.get("language") and e.get("whisper_language")
     }
+
+
+def model_window(model: ResolvedModel, configured: str) -> str:
+    """The decoding window for this model: `configured`, except for fine-tunes made here.
+
+    `voice asr finetune` trains on 30 s windows and `voice asr export` evaluates in them, so such a
+    model (it has a voice-asr.json) keeps the full window unless that file says `"window":
+    "utterance"`: the short window was measured on stock Whisper weights only, and a small
+    fine-tune can misread a short window entirely (the tiny test fine-tune answers with another
+    training sentence).
+    """
+    info = _model_info(model)
+    if configured != "utterance" or not info:
+        return configured
+    return "utterance" if info.get("window") == "utterance" else "full"
 
 
 def whisper_language_for(
@@ -115,10 +138,48 @@ class Recognizer:
             no_speech_threshold=s.no_speech_threshold,
             log_prob_threshold=s.log_prob_threshold,
             compression_ratio_threshold=s.compression_ratio_threshold,
+            window=model_window(engine.model, s.window),
+            window_step_s=s.window_step_s,
+            max_tokens_per_s=s.max_tokens_per_s,
+            repetition_penalty=s.repetition_penalty,
         )
         self.model_tokens = model_languages(engine.model)
 
     def transcribe(self, audio: Audio, language: str | None = "auto") -> Transcript:
+        return self.transcribe_many([(audio, language)])[0]
+
+    def transcribe_many(self, items: list[tuple[Audio, str | None]]) -> list[Transcript]:
+        """Transcripts of several utterances (each with its own language), in input order.
+
+        The guards run per utterance; the engine decodes the utterances that have speech together
+        (faster-whisper: one encode + generate call per window size) or one by one. Safe to call
+        from worker threads: the recognizer holds no per-call state. An unknown language raises
+        before any decoding, as `transcribe` does.
+        """
+        results: list[Transcript | None] = [None] * len(items)
+        for i, transcript in self.transcribe_iter(items):
+            results[i] = transcript
+        return results
+
+    def transcribe_iter(self, items: list[tuple[Audio, str | None]]) -> Iterator[tuple[int, Transcript]]:
+        """`transcribe_many` as (index in `items`, transcript) pairs, each as soon as it is final.
+
+        A caller serving several phone calls can answer the ones decoded in the batch while an
+        utterance that needs the full 30 s window is still being redone.
+        """
+        prepared = [self._prepare(audio, language) for audio, language in items]
+        pending = [(i, p) for i, p in enumerate(prepared) if isinstance(p, _Pending)]
+        for i, p in enumerate(prepared):
+            if not isinstance(p, _Pending):
+                yield i, p
+        if pending:
+            decoded = self.engine.decode_iter([(p.samples, p.token) for _, p in pending], self.options)
+            for k, raw in decoded:
+                i, p = pending[k]
+                yield i, self._finish(p, raw)
+
+    def _prepare(self, audio: Audio, language: str | None) -> Transcript | _Pending:
+        """The gated samples to decode, or the final (empty) transcript when there is nothing to."""
         reported, token = whisper_language_for(language, self.model_tokens)
         audio = audio.to_rate(SAMPLE_RATE)
         samples = audio.samples
@@ -136,13 +197,16 @@ class Recognizer:
             # and mute the silences between speech so noise there cannot turn into words.
             offset = regions[0][0]
             samples = mute_outside(samples, regions)[offset:]
-        raw = self.engine.decode(samples, token, self.options)
-        shift = offset / SAMPLE_RATE
+        return _Pending(samples, token, reported, offset, audio.duration)
+
+    def _finish(self, p: _Pending, raw: RawResult) -> Transcript:
+        shift = p.offset / SAMPLE_RATE
         for seg in raw.segments:
             seg.start, seg.end = seg.start + shift, seg.end + shift
         kept, dropped = filter_segments(raw.segments, self.guards)
         for reason in dropped:
             log.debug("dropped segment %s", reason)
+        reported = p.reported
         if reported is None:
             trained = [code for code, tok in self.model_tokens.items() if tok == raw.language]
             detected = pack_for_whisper_language(raw.language)
@@ -150,7 +214,7 @@ class Recognizer:
         return Transcript(
             text=" ".join(s.text for s in kept).strip(),
             language=reported,
-            duration=audio.duration,
+            duration=p.duration,
             segments=kept,
             no_speech_prob=min((s.no_speech_prob for s in raw.segments), default=1.0),
             language_probability=raw.language_probability,
@@ -158,6 +222,17 @@ class Recognizer:
             model=self.engine.model.name,
             dropped=dropped,
         )
+
+
+@dataclass
+class _Pending:
+    """An utterance past the VAD gate, waiting for the engine."""
+
+    samples: np.ndarray
+    token: str | None  # the Whisper language token; None detects
+    reported: str | None  # the language code reported back; None: from the detected token
+    offset: int  # samples cut before the first speech
+    duration: float
 
 
 @lru_cache(maxsize=4)
