@@ -147,7 +147,7 @@ def eval_child(backend: str) -> None:
         spec = ModelSpec("tiny.gguf", "gguf", str(paths["gguf"]))
     else:
         from tests.agent_fixtures import start_llama_server
-        from voice.agent.llamacpp_build import build_llama_server
+        from voice.testing.llama_server import build_llama_server
 
         server = start_llama_server(build_llama_server(), paths["gguf"], cache())
         spec = ModelSpec("llama-server", "openai", server.url, model_name="tiny")
@@ -195,7 +195,7 @@ def main() -> None:
         return train_child(a.mode, a.steps)
     if a.child == "eval":
         return eval_child(a.backend)
-    from voice.agent.llamacpp_build import LlamaBuildError, build_llama_server
+    from voice.testing.llama_server import LlamaBuildError, build_llama_server
 
     data_dir()
     train_rows = [

@@ -113,7 +113,7 @@ def valid_call(name: str, arguments: dict) -> bool:
 
 
 def money_prompts(n: int):
-    from voice.agent.tiny import EFFORTS, INSTRUCTIONS, MONEY_QUESTIONS, money_messages
+    from voice.testing.agent_models import EFFORTS, INSTRUCTIONS, MONEY_QUESTIONS, money_messages
 
     combos = itertools.cycle(itertools.product(MONEY_QUESTIONS, INSTRUCTIONS, EFFORTS))
     return [(money_messages(q, i), effort) for q, i, effort in itertools.islice(combos, n)]
@@ -121,9 +121,9 @@ def money_prompts(n: int):
 
 def measure(backend, greetings: int, calls: int) -> dict:
     from voice.agent.backends.base import GenerationOptions
-    from voice.agent.tiny import greeting_messages
     from voice.agent.tools import TOOL_SCHEMAS
     from voice.agent.types import Done, ToolCallEvent
+    from voice.testing.agent_models import greeting_messages
 
     ttft, first_final, decode = [], [], []
     list(backend.stream(greeting_messages(), TOOL_SCHEMAS, GenerationOptions(max_tokens=8)))  # warm-up
@@ -175,7 +175,7 @@ def main() -> None:
     from voice.agent.backends.harmony_local import HarmonyLocalBackend
     from voice.agent.backends.llamacpp import LlamaCppBackend
     from voice.agent.backends.openai_compat import OpenAICompatBackend
-    from voice.agent.llamacpp_build import build_llama_server
+    from voice.testing.llama_server import build_llama_server
 
     torch.set_num_threads(args.threads)
     paths = tiny_gpt_oss_paths()

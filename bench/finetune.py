@@ -67,7 +67,7 @@ def prepare(cache: Path) -> Path:
 
 
 def base_model(cache: Path, arch: str) -> Path:
-    from voice.asr.tiny import BASE, TINY, build_random_whisper
+    from voice.testing.asr_models import BASE, TINY, build_random_whisper
 
     path = cache / f"random-{arch}"
     if not (path / "config.json").exists():

@@ -1,7 +1,7 @@
 """Agent fixtures: the tiny fine-tuned gpt-oss (transformers + GGUF), llama-server serving it.
 
 Built once and cached under `fixture_cache()` (the GGUF and the model share one build); the
-llama-server binary is cached by voice.agent.llamacpp_build. Register with
+llama-server binary is cached by voice.testing.llama_server. Register with
 `pytest_plugins = ["tests.agent_fixtures"]` or import the fixtures by name.
 """
 
@@ -23,7 +23,7 @@ from voice.agent import Agent, Sentence, Session, TurnResult
 
 def tiny_gpt_oss_paths() -> dict[str, Path]:
     """Build (first time) and return {"hf": transformers dir, "gguf": GGUF file}."""
-    from voice.agent.tiny import build_fixture, fingerprint
+    from voice.testing.agent_models import build_fixture, fingerprint
 
     root = fixture_cache() / f"tiny-gpt-oss-{fingerprint()}"
     paths = {"hf": root / "hf", "gguf": root / "model-f32.gguf"}
@@ -39,7 +39,7 @@ def tiny_gpt_oss() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def llama_server_bin() -> Path:
-    from voice.agent.llamacpp_build import build_llama_server
+    from voice.testing.llama_server import build_llama_server
 
     return build_llama_server()
 

@@ -71,7 +71,7 @@ def whisper_base():
 def tiny_whisper() -> dict[str, Path]:
     """One random-init tiny Whisper in the three engines' formats: transformers, CTranslate2, .pt."""
     from voice.asr.convert import hf_to_ct2, hf_to_openai
-    from voice.asr.tiny import build_random_whisper
+    from voice.testing.asr_models import build_random_whisper
 
     root = fixture_cache() / "tiny-whisper-v3"
     paths = {"transformers": root / "hf", "faster-whisper": root / "ct2", "openai-whisper": root / "tiny.pt"}

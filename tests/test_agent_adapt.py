@@ -355,7 +355,7 @@ def tuned(tiny_gpt_oss, wol_data, tmp_path_factory) -> dict:  # noqa: F811
     """The tiny gpt-oss fine-tuned with LoRA on Wolof phrase dialogues (cached)."""
     from voice.agent.adapt.config import AdaptConfig
     from voice.agent.adapt.train import finetune
-    from voice.agent.tiny import fingerprint
+    from voice.testing.agent_models import fingerprint
 
     root = fixture_cache() / f"agent-adapter-{_adapter_key(fingerprint())}"
     if not (root / "adapter" / "voice-adapter.json").exists():
@@ -383,7 +383,7 @@ def tuned(tiny_gpt_oss, wol_data, tmp_path_factory) -> dict:  # noqa: F811
 
 
 def _greedy(model, prompt: list[int], n: int = 60) -> list[int]:
-    from voice.agent.tiny import greedy_completion
+    from voice.testing.agent_models import greedy_completion
 
     return greedy_completion(model, prompt, n)[0]
 

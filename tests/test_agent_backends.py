@@ -18,7 +18,9 @@ from voice.agent import harmony
 from voice.agent.backends.base import BackendError, GenerationOptions, LLMBackend
 from voice.agent.backends.openai_compat import OpenAICompatBackend
 from voice.agent.backends.repair import ArgumentsError, MarkupFilter, normalize_tool_name, parse_arguments
-from voice.agent.tiny import (
+from voice.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
+from voice.agent.types import Done, Message, ReasoningDelta, TextDelta, ToolCall, ToolCallEvent
+from voice.testing.agent_models import (
     FIXTURE_ARGUMENTS,
     FIXTURE_GREETING,
     FIXTURE_TOOL,
@@ -28,8 +30,6 @@ from voice.agent.tiny import (
     money_messages,
     tool_result_messages,
 )
-from voice.agent.tools import TOOL_NAMES, TOOL_SCHEMAS
-from voice.agent.types import Done, Message, ReasoningDelta, TextDelta, ToolCall, ToolCallEvent
 
 OPTS = GenerationOptions(max_tokens=120, temperature=0.0, reasoning_effort="low", timeout_s=60)
 
@@ -721,16 +721,16 @@ def test_backend_errors_are_clear_for_missing_models(tmp_path):
 
 
 def test_llama_build_reports_missing_toolchain(monkeypatch):
-    from voice.agent import llamacpp_build
+    from voice.testing import llama_server as build
 
     monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(llamacpp_build.LlamaBuildError, match="cmake"):
-        llamacpp_build.check_toolchain()
+    with pytest.raises(build.LlamaBuildError, match="cmake"):
+        build.check_toolchain()
 
 
 @pytest.mark.slow
 def test_llama_server_binary_is_cached(llama_server_bin):  # noqa: F811
-    from voice.agent.llamacpp_build import build_llama_server
+    from voice.testing.llama_server import build_llama_server
 
     start = time.perf_counter()
     assert build_llama_server() == llama_server_bin

@@ -1,7 +1,7 @@
 """The agent's LLM route: the real loop, the real grounding and the tools run against the demo
-backend's SQLite, driven by the tiny fine-tuned gpt-oss (voice/agent/tiny.py: it greets, calls
-mobile_money_status for MM-2026-0042, then answers from the tool's result) through the in-process
-backend and a real llama-server — no hand-written fake LLM. The purchase test needs a model that
+backend's SQLite, driven by the tiny fine-tuned gpt-oss (voice/testing/agent_models.py: it greets,
+calls mobile_money_status for MM-2026-0042, then answers from the tool's result) through the
+in-process backend and a real llama-server — no hand-written fake LLM. The purchase test needs a model that
 calls buy_offer, which the tiny fixture cannot learn cheaply: there a local server speaking the
 OpenAI wire format stands in for the operator's GPU vLLM, scripted as such a model would answer.
 """
@@ -20,7 +20,11 @@ from tests.agent_fixtures import llama_server, llama_server_bin, tiny_gpt_oss, t
 from tests.openai_stub import SSE, OpenAIStub, chunk, tool_delta
 from voice.agent import Agent, Session
 from voice.agent.demo_backend import DemoBackend
-from voice.agent.tiny import (
+from voice.config import AgentSettings
+from voice.packs import get_pack
+from voice.packs.langid import LanguageIdentifier
+from voice.store.db import Database
+from voice.testing.agent_models import (
     ANALYSIS_GREETING,
     ANALYSIS_MONEY,
     ANALYSIS_TOOL_REPLY,
@@ -31,10 +35,6 @@ from voice.agent.tiny import (
     GREETING_PROMPT,
     MONEY_PROMPT,
 )
-from voice.config import AgentSettings
-from voice.packs import get_pack
-from voice.packs.langid import LanguageIdentifier
-from voice.store.db import Database
 
 AWA = "+221771234567"  # owns transfer MM-2026-0042 (15000 FCFA, completed) in the demo backend
 OTHER = "+221700000001"  # the demo customer: not their transfer

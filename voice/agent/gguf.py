@@ -1,41 +1,28 @@
-"""llama.cpp from the source PyPI ships inside llama-cpp-python's sdist: `llama-server` (built
-once with cmake, CPU only, cached) and the Hugging Face -> GGUF converter.
+"""Hugging Face -> GGUF with llama.cpp's own converter, from the source PyPI ships inside
+llama-cpp-python's sdist (fetched once, cached).
 
 The sdist pins one llama.cpp revision for the in-process backend (llama-cpp-python), the server
 and the converter alike, so all three agree on the GGUF format and on gpt-oss's chat handling.
+Exported agent adapters and models go through `convert_hf_to_gguf`; the test fixtures build their
+`llama-server` from the same source tree (voice/testing/llama_server.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
-import json
 import logging
 import os
 import shutil
 import subprocess
 import sys
 import tarfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 LLAMA_CPP_PYTHON_VERSION = "0.3.36"
-CMAKE_FLAGS = [
-    "-DCMAKE_BUILD_TYPE=Release",
-    "-DLLAMA_CURL=OFF",
-    "-DLLAMA_OPENSSL=OFF",
-    "-DLLAMA_BUILD_TESTS=OFF",
-    "-DLLAMA_BUILD_EXAMPLES=OFF",
-    "-DLLAMA_BUILD_SERVER=ON",
-    "-DLLAMA_BUILD_UI=OFF",
-    "-DLLAMA_USE_PREBUILT_UI=OFF",  # would download the web UI
-    "-DBUILD_SHARED_LIBS=OFF",
-    "-DGGML_CUDA=OFF",
-]
 
 
 class LlamaBuildError(RuntimeError):
@@ -43,6 +30,7 @@ class LlamaBuildError(RuntimeError):
 
 
 def cache_root(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
+    """Where the sdist, its source tree and builds from it are cached (VOICE_LLAMA_CPP_CACHE)."""
     import platformdirs
 
     base = (
@@ -55,8 +43,8 @@ def cache_root(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
 
 
 @contextlib.contextmanager
-def _locked(root: Path) -> Iterator[None]:
-    """One build at a time across processes (two test sessions, a test and a benchmark)."""
+def locked(root: Path) -> Iterator[None]:
+    """One fetch or build at a time across processes (two test sessions, a test and a benchmark)."""
     with open(root / ".lock", "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
@@ -65,7 +53,8 @@ def _locked(root: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def _run(cmd: list[str], log_path: Path, **kw) -> None:
+def run_logged(cmd: list[str], log_path: Path, **kw) -> None:
+    """Run `cmd` with its output appended to `log_path`; on failure raise with the log's tail."""
     with open(log_path, "a") as out:
         out.write(f"\n$ {' '.join(cmd)}\n")
         out.flush()
@@ -84,7 +73,7 @@ def source_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
     src = root / "src" / f"llama_cpp_python-{version}" / "vendor" / "llama.cpp"
     if (src / "CMakeLists.txt").is_file() and (root / "src" / "done").exists():
         return src
-    with _locked(root):
+    with locked(root):
         if (root / "src" / "done").exists():
             return src
         sdist = os.environ.get("VOICE_LLAMA_CPP_SDIST")
@@ -105,7 +94,7 @@ def source_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
                     "-d",
                     str(dl),
                 ]
-                _run(cmd, root / "download.log")
+                run_logged(cmd, root / "download.log")
                 found = sorted(dl.glob(f"llama_cpp_python-{version}.tar.gz"))
             if not found:
                 raise LlamaBuildError(f"pip did not download llama-cpp-python {version}'s sdist into {dl}")
@@ -117,71 +106,6 @@ def source_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
             raise LlamaBuildError(f"{sdist} has no vendor/llama.cpp/convert_hf_to_gguf.py")
         (root / "src" / "done").write_text(sdist)
     return src
-
-
-def _cpu_tag() -> str:
-    """Builds use -march=native: key the cache by the CPU's feature flags."""
-    try:
-        flags = next(
-            line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")
-        )
-    except (OSError, StopIteration):
-        flags = os.uname().machine
-    return hashlib.sha256(flags.encode()).hexdigest()[:10]
-
-
-def check_toolchain() -> None:
-    missing = [tool for tool in ("cmake", "make") if shutil.which(tool) is None]
-    if not any(shutil.which(cc) for cc in ("c++", "g++", "clang++")):
-        missing.append("a C++ compiler (g++ or clang++)")
-    if missing:
-        raise LlamaBuildError(
-            f"building llama-server needs {', '.join(missing)}; "
-            "on Debian/Ubuntu: apt-get install cmake g++ make"
-        )
-
-
-def build_llama_server(jobs: int = 2, version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
-    """Path to a `llama-server` binary built from the sdist's llama.cpp (cached; ~4 min on 2 cores)."""
-    root = cache_root(version)
-    out = root / f"bin-{_cpu_tag()}" / "llama-server"
-    stamp = out.with_name("build.json")
-    if out.is_file() and stamp.is_file():
-        return out
-    check_toolchain()
-    src = source_dir(version)
-    with _locked(root):
-        if out.is_file() and stamp.is_file():
-            return out
-        build = root / f"build-{_cpu_tag()}"
-        log_path = root / "build.log"
-        log_path.write_text("")
-        t0 = time.perf_counter()
-        log.info("building llama-server from %s (log %s)", src, log_path)
-        _run(["cmake", "-S", str(src), "-B", str(build), *CMAKE_FLAGS], log_path)
-        _run(
-            [
-                "cmake",
-                "--build",
-                str(build),
-                "--config",
-                "Release",
-                "--target",
-                "llama-server",
-                "-j",
-                str(jobs),
-            ],
-            log_path,
-        )
-        built = build / "bin" / "llama-server"
-        if not built.is_file():
-            raise LlamaBuildError(f"the build finished without {built}; log {log_path}")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(built, out)
-        elapsed = round(time.perf_counter() - t0, 1)
-        stamp.write_text(json.dumps({"version": version, "flags": CMAKE_FLAGS, "build_s": elapsed}))
-        shutil.rmtree(build, ignore_errors=True)
-    return out
 
 
 def convert_hf_to_gguf(hf_dir: str | Path, out_file: str | Path, outtype: str = "f32") -> Path:
@@ -202,7 +126,7 @@ def convert_hf_to_gguf(hf_dir: str | Path, out_file: str | Path, outtype: str = 
     ]
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     env.pop("NO_LOCAL_GGUF", None)  # the converter must use its own gguf-py, not a pip one
-    _run(cmd, log_path, env=env)
+    run_logged(cmd, log_path, env=env)
     if not out_file.is_file():
         raise LlamaBuildError(f"the converter wrote no {out_file}; log {log_path}")
     return out_file
