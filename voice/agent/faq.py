@@ -13,6 +13,7 @@ from voice.agent.executor import ToolExecutor
 from voice.agent.router import Match, PackIndex
 from voice.agent.session import Session
 from voice.packs import LanguagePack
+from voice.packs.phrases import phrase
 
 _REFERENCE = re.compile(r"m\W*m\W*(\d{4})\W*(\d{1,4})", re.IGNORECASE)
 
@@ -25,10 +26,9 @@ class Reply:
     end: bool = False
 
 
-def phrase(pack: LanguagePack, key: str, fallback: str = "dont_know", **values: object) -> str:
-    """A phrase, or the fallback phrase when an older pack lacks the key."""
-    phrases = pack.content.phrases
-    return (phrases.get(key) or phrases[fallback]).format(**values)
+def clarify(pack: LanguagePack) -> str:
+    """Ask the caller to say what they need again (a pack without `clarify`: its didnt_hear)."""
+    return phrase(pack, "clarify", fallback="didnt_hear")
 
 
 def optional_phrase(pack: LanguagePack, key: str) -> str | None:

@@ -16,17 +16,23 @@ from dataclasses import dataclass, field
 from voice.agent.backends.base import BackendError, GenerationOptions, LLMBackend
 from voice.agent.business import BusinessBackend
 from voice.agent.executor import ToolExecutor
-from voice.agent.faq import FaqResponder, Reply, phrase
-from voice.agent.router import PackIndex, decide, pack_index
+from voice.agent.faq import FaqResponder, Reply, clarify
+from voice.agent.router import GREETING, PackIndex, decide, pack_index
 from voice.agent.session import Session
 from voice.agent.tools import TOOL_SCHEMAS
 from voice.agent.types import Done, Message, ReasoningDelta, TextDelta, ToolCallEvent
 from voice.config import AgentSettings
 from voice.metrics import TURNS
 from voice.packs import LanguagePack
+from voice.packs.phrases import phrase
 
 log = logging.getLogger(__name__)
 CONFIRM = {"confirm_yes", "confirm_no"}
+
+
+def _caller_spoke_before(session: Session) -> bool:
+    """Whether the caller said anything before this turn (whose text is already in the history)."""
+    return sum(m.role == "user" for m in session.history) > 1
 
 
 @dataclass
@@ -154,6 +160,18 @@ class Agent:
                 return (yield from self._emit(reply, "faq", pack, answer.key, answer.confidence, start))
             session.pending_offer = None  # the caller moved on: the question lapses
         match = index.classify(text)
+        if match is not None and match.intent == GREETING:
+            greeting = index.greeting(text)
+            if greeting.only and not _caller_spoke_before(session):
+                pass  # the opening greeting answers the caller's first hello
+            elif greeting.only:  # a hello mid-call: ask what they need, never the welcome again
+                reply = Reply(clarify(pack))
+                return (yield from self._emit(reply, "faq", pack, match.label, match.confidence, start))
+            else:  # a greeting that opens something else: route what follows it
+                match = index.classify(greeting.rest, exclude={GREETING}) if greeting.rest else None
+                # A second guess is answered only when confident; else the LLM tries, or we ask.
+                if self.llm is None and (match is None or match.confidence < self.settings.faq_threshold):
+                    return (yield from self._not_understood(session, pack, match, start, clarify(pack)))
         decision = decide(match, self.settings, self.llm is not None)
         if decision.route == "llm":
             return (yield from self._llm_turn(session, text, index, cancel, start, match))
@@ -161,20 +179,23 @@ class Agent:
             reply = self.faq.answer(match, text, session, index)
             return (yield from self._emit(reply, "handoff", pack, match.label, match.confidence, start))
         if not decision.understood:
-            return (yield from self._not_understood(session, pack, match, start))
+            return (yield from self._not_understood(session, pack, match, start, phrase(pack, "dont_know")))
         session.failures = 0
         reply = self.faq.answer(match, text, session, index)
         route = "handoff" if reply.handoff else "faq"
         return (yield from self._emit(reply, route, pack, match.label, match.confidence, start))
 
-    def _not_understood(self, session: Session, pack: LanguagePack, match, start) -> Iterator[TurnEvent]:
+    def _not_understood(
+        self, session: Session, pack: LanguagePack, match, start, answer: str
+    ) -> Iterator[TurnEvent]:
+        """Nothing supports an answer: say `answer`, or hand off after too many such turns."""
         session.failures += 1
         conf = match.confidence if match else 0.0
         if session.failures >= self.settings.max_failures:
             reply = Reply(phrase(pack, "transferring"), handoff=True)
             self.faq._tool(reply, session, "transfer_to_human", {"reason": "repeated misunderstanding"})
             return (yield from self._emit(reply, "handoff", pack, None, conf, start))
-        return (yield from self._emit(Reply(phrase(pack, "dont_know")), "faq", pack, None, conf, start))
+        return (yield from self._emit(Reply(answer), "faq", pack, None, conf, start))
 
     def _emit(self, reply: Reply, route, pack, intent, confidence, start) -> Iterator[TurnEvent]:
         first = None

@@ -4,7 +4,8 @@
 2. else language ID (the packs' character n-gram profiles) on what they said - for a voice note,
    transcribed first with Whisper's own language detection;
 3. else Whisper's detected language, when a pack serves it;
-4. else the line's default (VOICE_MESSAGING_DEFAULT_LANGUAGE, the number's language, the call default).
+4. else the line's default (VOICE_MESSAGING_DEFAULT_LANGUAGE, the number's language, the call
+   default: VOICE_CALL_DEFAULT_LANGUAGE, else the installed pack ranked first).
 A voice note transcribed under detection is transcribed again only when the chosen language needs
 another model or another Whisper language token.
 """
@@ -20,6 +21,7 @@ from voice.audio import Audio
 from voice.config import Settings
 from voice.errors import UnknownLanguageError
 from voice.packs import find_pack
+from voice.packs.call import default_language as packs_default_language
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +45,16 @@ def identify(text: str, min_confidence: float) -> str | None:
 
 
 def default_language(settings: Settings, our_number: str = "") -> str:
-    for candidate in (
-        settings.messaging.default_language,
-        settings.call.numbers.get(our_number, ""),
-        settings.call.default_language,
-    ):
+    """The line's language: VOICE_MESSAGING_DEFAULT_LANGUAGE, the number's, then the call default
+    (VOICE_CALL_DEFAULT_LANGUAGE, else the installed packs' first by default_rank)."""
+    for candidate in (settings.messaging.default_language, settings.call.numbers.get(our_number, "")):
         pack = find_pack(candidate)
         if pack is not None:
             return pack.code
-    raise UnknownLanguageError("no language pack installed for this WhatsApp line")
+    try:
+        return packs_default_language(settings.call.default_language)
+    except UnknownLanguageError as exc:
+        raise UnknownLanguageError(f"no language pack for this WhatsApp line: {exc}") from exc
 
 
 def _token(code: str | None) -> str | None:

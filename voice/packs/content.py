@@ -47,6 +47,7 @@ PHRASES = (
 # Recommended: the agent falls back to a generic phrase (or an untranslated value) without them.
 OPTIONAL_PHRASES = (
     "you_are_welcome",  # answer to thanks
+    "clarify",  # a hello mid-call, or a question after a greeting nothing matched: what do you need?
     "ask_reference",  # which mobile-money transfer? (its reference, e.g. MM-2026-0042)
     "ask_offer",  # after reading the offers: which one do you want?
     "no_account",  # no account for the calling number

@@ -97,6 +97,39 @@ class LLMConfig(_Strict):
     adapter: str | None = None  # artifact name of a LoRA adapter
 
 
+class EndpointingConfig(_Strict):
+    """The pack's turn-taking policy on a live call: when the caller has finished speaking."""
+
+    # "smart-turn": ask the end-of-turn model at each short pause; "none": silence alone decides.
+    turn_model: Literal["none", "smart-turn"] = "none"
+    pause_ms: int = Field(200, gt=0)  # a pause this long starts ASR early (and asks the turn model)
+    silence_ms: int = Field(600, gt=0)  # a pause this long ends the turn whatever the model says
+    turn_threshold: float = Field(0.5, ge=0.0, le=1.0)  # turn-model probability of a complete turn
+    # Words a sentence cannot end on ("of", "de"): an early transcript that stops on one is not a
+    # finished turn, whatever the turn model heard in the voice.
+    continuation_words: list[str] = Field(default_factory=list)
+    note: str | None = None  # why this policy suits the language
+
+    @model_validator(mode="after")
+    def _pause_before_silence(self) -> EndpointingConfig:
+        if self.pause_ms > self.silence_ms:
+            raise ValueError(f"endpointing pause_ms {self.pause_ms} exceeds silence_ms {self.silence_ms}")
+        return self
+
+
+class CallConfig(_Strict):
+    """How the pack's language is offered on a phone line."""
+
+    dtmf_digit: str | None = Field(None, pattern=r"^[1-9]$")  # the key that switches to this language
+    default_rank: int = 100  # lower ranks first; the lowest-ranked installed pack is the default
+    endpointing: EndpointingConfig = EndpointingConfig()
+
+    @field_validator("dtmf_digit", mode="before")
+    @classmethod
+    def _digit_as_text(cls, v: object) -> object:
+        return str(v) if isinstance(v, int) and not isinstance(v, bool) else v
+
+
 class EvalResult(_Strict):
     test_set: str
     metric: str
@@ -119,6 +152,7 @@ class PackManifest(_Strict):
     asr: ASRConfig
     tts: TTSConfig
     llm: LLMConfig = LLMConfig()
+    call: CallConfig = CallConfig()
     artifacts: list[Artifact] = []
     eval: list[EvalResult] = []
 

@@ -196,7 +196,7 @@ def score_turn(
     invented = sorted(facts(reply) - allowed)
     probe_ok = None
     if record.kind == "probe":
-        from voice.agent.faq import phrase
+        from voice.packs.phrases import phrase
 
         offers = token_f1(pack, reply, phrase(pack, "dont_know")) >= DONT_KNOW_F1 or handoff
         probe_ok = offers and not invented

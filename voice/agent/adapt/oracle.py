@@ -29,12 +29,13 @@ from voice.agent.demo_backend import (
     TicketRow,
 )
 from voice.agent.executor import ToolExecutor
-from voice.agent.faq import FaqResponder, Reply, phrase
+from voice.agent.faq import FaqResponder, Reply
 from voice.agent.loop import TurnResult, grounding
 from voice.agent.router import Match, PackIndex
 from voice.agent.session import Session
 from voice.agent.types import Message, ToolCall
 from voice.packs import LanguagePack
+from voice.packs.phrases import phrase
 from voice.store.db import Database
 
 
