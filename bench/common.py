@@ -7,6 +7,7 @@ import resource
 import sys
 from pathlib import Path
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -67,3 +68,53 @@ def emit_child_result(data: dict) -> None:
     """Child processes print one JSON line on stdout for the parent to collect."""
     sys.stdout.write("RESULT " + json.dumps(data) + "\n")
     sys.stdout.flush()
+
+
+class ProcessTree:
+    """CPU seconds and resident memory of a server and its child processes (model workers), so a
+    server that moves work into children is measured as whole."""
+
+    def __init__(self, pid: int):
+        import psutil
+
+        self._psutil = psutil
+        self.root = psutil.Process(pid)
+
+    def _members(self) -> list:
+        try:
+            return [self.root, *self.root.children(recursive=True)]
+        except self._psutil.Error:
+            return []
+
+    def cpu_seconds(self) -> float:
+        total = 0.0
+        for p in self._members():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except self._psutil.Error:
+                continue
+        return total
+
+    def rss_mb(self) -> float:
+        total = 0
+        for p in self._members():
+            try:
+                total += p.memory_info().rss
+            except self._psutil.Error:
+                continue
+        return total / 2**20
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-th percentile, or None for no values (printed as "-" by fmt)."""
+    return float(np.percentile(values, q)) if values else None
+
+
+def fmt(value: object, digits: int = 2) -> str:
+    """A table cell: floats rounded, None as "-"."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)

@@ -180,3 +180,15 @@ def test_video_without_audio_and_missing_file(tmp_path):
         load_audio(buf.getvalue(), name="clip.mp4")
     with pytest.raises(AudioError, match="no such file"):
         load_audio(tmp_path / "nope.wav")
+
+
+def test_line_buffer_keeps_the_last_seconds_addressable_by_stream_time():
+    from voice.audio.resample import LineBuffer
+
+    line = LineBuffer(10, seconds=2)  # a 20-sample ring
+    stream = np.arange(57, dtype=np.float32)
+    for i in range(0, len(stream), 4):  # frames that wrap around the ring unevenly
+        line.append(stream[i : i + 4])
+    assert line.slice(4.0, 5.7).tolist() == stream[40:57].tolist()
+    assert line.slice(0.0, 2.0).size == 0, "older than the buffer: gone, not wrong samples"
+    assert line.slice(3.0, 9.0).tolist() == stream[37:57].tolist()

@@ -19,6 +19,7 @@ from voice.audio.frames import frame_bytes
 from voice.config import Settings
 from voice.store.models import CallToken
 from voice.telephony.session import CallSession
+from voice.telephony.twilio_media import TwilioCodec
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +82,7 @@ def test_stop_leaves_nothing_behind(runtime, when):
             sent.append(text)
 
         before = set(asyncio.all_tasks())
-        session = CallSession(runtime, send)
+        session = CallSession(runtime, TwilioCodec(), send)
         assert await session.handle(json.dumps({"event": "connected", "protocol": "Call"}))
         assert await session.handle(START)
         for n, frame in enumerate(frames):
@@ -97,12 +98,12 @@ def test_stop_leaves_nothing_behind(runtime, when):
         assert session._endpointer is None and session._line is None
         return session
 
-    session = asyncio.run(call())
-    if session._producer is not None:  # the agent thread saw the cancel flag and returned
-        deadline = time.monotonic() + 20
-        while not session._producer.done() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert session._producer.done()
+    asyncio.run(call())
+    # The turn thread saw the cancel flag and returned.
+    deadline = time.monotonic() + 20
+    while runtime.lanes.turns.pending and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert runtime.lanes.turns.pending == 0
     with runtime.db.session() as s:
         from sqlalchemy import select
 

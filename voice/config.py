@@ -51,6 +51,16 @@ class ASRSettings(BaseSettings):
     log_prob_threshold: float = -1.0
     compression_ratio_threshold: float = 2.4
     max_repeat_ratio: float = 0.5
+    # "utterance": audio <= 30 s in a known language is encoded in a short window (the utterance
+    # plus >= 0.5 s of silence, rounded up to window_step_s) and decoded with bounded length and a
+    # repetition check, falling back to the full window when the result looks looped or unsure;
+    # "full": Whisper's 30 s window for everything. bench/asr_window.py measures both. Fine-tunes
+    # with a voice-asr.json keep the full window they were trained and evaluated in, unless that
+    # file says "window": "utterance" (voice/asr/recognizer.py model_window).
+    window: str = "utterance"
+    window_step_s: float = 5.0
+    max_tokens_per_s: float = 10.0  # the short window's token budget per second of audio (+10)
+    repetition_penalty: float = 1.1  # short window only: damps its decoder's loops
 
 
 class TTSSettings(BaseSettings):
@@ -92,31 +102,35 @@ class AgentSettings(BaseSettings):
 
 class CallSettings(BaseSettings):
     model_config = _section("VOICE_CALL_")
-    default_language: str = "wol"
+    # The line's default language; empty: the installed pack with the lowest `call.default_rank`.
+    default_language: str = ""
     # Which language a dialled number serves, e.g. "+221338000001=wol,+221338000002=fuc".
     number_languages: str = ""
-    # DTMF digit -> language during a call; digit 0 hands off to a human, * reads the menu.
-    language_digits: str = "1=wol,2=fuc,3=fra,4=eng"
+    # DTMF digit -> language during a call, e.g. "1=xxx,2=yyy"; empty: each installed pack's
+    # `call.dtmf_digit`. Digit 0 hands off to a human, * reads the menu.
+    language_digits: str = ""
     handoff_number: str = ""
     token_ttl_s: int = 120
     idle_timeout_s: float = 10.0
     vad_threshold: float = 0.5
     vad_neg_threshold: float = 0.35
     vad_min_speech_ms: int = 128
-    vad_min_silence_ms: int = 600
+    # The pause that ends a turn and the end-of-turn model come from each pack's `call.endpointing`.
+    smart_turn_model: str | None = None  # Smart Turn v3 ONNX path; default: the installed/cached copy
+    turn_model: str = ""  # "" : each pack's choice; "none" or "smart-turn" for every language
     barge_in: bool = True
-    # Start ASR at the first silent chunk instead of after the endpointing silence; the result is
-    # used when the caller does not resume. Off by default: bench/call_latency.py measured no turn
-    # served by a guess (guesses at mid-sentence pauses go stale and occupy the one model replica)
-    # and the same voice-to-voice without it (1 call P50 1.60 s either way). When on, it never
-    # guesses while other model work waits.
-    speculative_asr: bool = False
     playback_lead_ms: int = 100  # how far ahead of real time outbound audio is sent
-    model_workers: int = 2  # threads for ASR/agent/TTS shared by all calls (bounded)
+    fast_workers: int = 2  # threads for the agent's FAQ route, TTS and the turn model (short jobs)
+    # Utterances of different calls that end together share one Whisper batch (all of it waits for
+    # the batch: 3 took 0.62 s, 10 took 1.62 s on 2 cores, bench/asr_window.py).
+    asr_batch: int = 4
 
     @property
     def digits(self) -> dict[str, str]:
-        return parse_pairs(self.language_digits)
+        """DTMF digit -> language code: language_digits, else the installed packs' digits."""
+        from voice.packs.call import language_digits
+
+        return language_digits(self.language_digits)
 
     @property
     def numbers(self) -> dict[str, str]:

@@ -24,3 +24,6 @@ MESSAGES = Counter(
     ["provider", "outcome"],
     registry=REGISTRY,
 )
+TURN_FAILURES = Counter(
+    "voice_turn_failures_total", "Turns whose agent failed (the caller heard an apology)", registry=REGISTRY
+)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 from contextlib import asynccontextmanager
 
@@ -29,7 +28,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI):
         runtime = app.state.runtime
         if settings.warm_up:
-            asyncio.get_running_loop().run_in_executor(runtime.model_executor, runtime.warm_up)
+            runtime.lanes.asr.submit(runtime.warm_up)  # model loading queues like ASR work
         worker = None
         if settings.messaging.worker:  # WhatsApp jobs; off when `voice worker` runs them apart
             from voice.messaging.worker import start_worker

@@ -30,11 +30,52 @@ class Runtime:
         return db
 
     @cached_property
-    def model_executor(self):
-        """Bounded pool for ASR, agent and TTS work of every call: the event loop never waits on models."""
-        from voice.telephony.services import ModelPool
+    def lanes(self):
+        """Where every call's and message's model work runs: the event loop never waits on models."""
+        from voice.conversation.lanes import ModelLanes
 
-        return ModelPool(self.settings.call.model_workers)
+        call = self.settings.call
+        return ModelLanes(fast_workers=call.fast_workers, asr_batch=call.asr_batch)
+
+    @cached_property
+    def pipeline(self):
+        """The one turn (recognise -> agent -> synthesise) every channel runs."""
+        from voice.conversation.pipeline import TurnPipeline
+
+        return TurnPipeline(self.agent, self.lanes, self.recognizer, self.synthesizer)
+
+    def endpointing(self, language: str):
+        """The pack's turn-taking policy; VOICE_CALL_TURN_MODEL overrides its end-of-turn model."""
+        from dataclasses import replace
+
+        from voice.packs import endpointing
+
+        policy = endpointing(language)
+        override = self.settings.call.turn_model
+        return replace(policy, turn_model=override) if override else policy
+
+    def language_digits(self) -> dict[str, str]:
+        from voice.packs import language_digits
+
+        return language_digits(self.settings.call.language_digits)
+
+    def turn_model(self, language: str):
+        """Smart Turn v3, loaded once, for packs whose endpointing names it; None when unavailable
+        (the pack's silence rule then ends turns, and a warning says why once)."""
+        if self.endpointing(language).turn_model == "none":
+            return None
+        with self._lock:
+            if "_turn_model" not in self.__dict__:
+                from voice.audio.turn import load_smart_turn
+
+                try:
+                    self._turn_model = load_smart_turn(
+                        self.settings.call.smart_turn_model, self.settings.paths.cache_dir
+                    )
+                except Exception as exc:  # a missing model must not stop calls
+                    log.warning("end-of-turn model unavailable (%s); turns end on silence only", exc)
+                    self._turn_model = None
+            return self._turn_model
 
     @cached_property
     def twilio(self):
@@ -44,8 +85,8 @@ class Runtime:
         return TwilioRest(s.twilio_api_base_url, s.twilio_account_sid, s.twilio_auth_token)
 
     def close(self) -> None:
-        if "model_executor" in self.__dict__:
-            self.model_executor.shutdown(wait=False, cancel_futures=True)
+        if "lanes" in self.__dict__:
+            self.lanes.shutdown()
 
     @cached_property
     def agent(self):
@@ -62,6 +103,7 @@ class Runtime:
             try:
                 self.recognizer(code)
                 self.synthesizer(code)
+                self.turn_model(code)
             except Exception as exc:  # a pack without a usable model must not stop the server
                 log.warning("warm-up of %s failed: %s", code, exc)
 

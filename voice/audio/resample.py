@@ -28,22 +28,29 @@ class StreamResampler:
 
 
 class LineBuffer:
-    """The last `seconds` of a live stream, addressable by stream time (seconds from its start)."""
+    """The last `seconds` of a live stream, addressable by stream time (seconds from its start).
+
+    A fixed ring: appending a 20 ms frame copies 20 ms, however long the buffer is.
+    """
 
     def __init__(self, sample_rate: int, seconds: float):
         self.rate = sample_rate
-        self._keep = int(seconds * sample_rate)
-        self._data = np.zeros(0, dtype=np.float32)
-        self._offset = 0  # stream index of self._data[0]
+        self._ring = np.zeros(max(1, int(seconds * sample_rate)), dtype=np.float32)
+        self._total = 0  # samples ever appended (stream index of the next one)
 
     def append(self, samples: np.ndarray) -> None:
-        self._data = np.concatenate([self._data, samples.astype(np.float32, copy=False)])
-        extra = len(self._data) - self._keep
-        if extra > self.rate:  # trim in steps of >= 1 s, not every frame
-            self._data = self._data[extra:]
-            self._offset += extra
+        samples = samples.astype(np.float32, copy=False)[-len(self._ring) :]
+        n, size = len(samples), len(self._ring)
+        at = self._total % size
+        first = min(n, size - at)
+        self._ring[at : at + first] = samples[:first]
+        self._ring[: n - first] = samples[first:]
+        self._total += n
 
     def slice(self, start_s: float, end_s: float) -> np.ndarray:
-        a = max(0, int(start_s * self.rate) - self._offset)
-        b = max(0, int(end_s * self.rate) - self._offset)
-        return self._data[a:b].copy()
+        """Samples between two stream times; what is older than the buffer is gone."""
+        size = len(self._ring)
+        a = max(int(start_s * self.rate), self._total - size, 0)
+        b = min(max(int(end_s * self.rate), a), self._total)
+        idx = np.arange(a, b) % size
+        return self._ring[idx]

@@ -35,7 +35,10 @@ def _session():
 
 
 class SileroStream:
-    def __init__(self) -> None:
+    def __init__(self, floor_dbfs: float | None = None) -> None:
+        """`floor_dbfs`: chunks quieter than this (RMS) are silence without asking the model; an
+        idle line then costs almost nothing (the model restarts from its initial state after)."""
+        self.floor = None if floor_dbfs is None else 10 ** (floor_dbfs / 20)
         self.reset()
 
     def reset(self) -> None:
@@ -51,6 +54,12 @@ class SileroStream:
         session = _session()
         while len(self._pending) >= CHUNK:
             chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
+            if self.floor is not None and float(np.sqrt(np.mean(chunk * chunk))) < self.floor:
+                self._h[:] = 0
+                self._c[:] = 0
+                self._context = chunk[-CONTEXT:]
+                probs.append(0.0)
+                continue
             x = np.concatenate([self._context, chunk])[None, :]
             out, self._h, self._c = session.run(None, {"input": x, "h": self._h, "c": self._c})
             self._context = chunk[-CONTEXT:]
@@ -64,8 +73,10 @@ class VadConfig:
     neg_threshold: float = 0.35  # below this, a chunk counts as silence
     min_speech_ms: int = 160  # speech this long before it counts (coughs and clicks do not)
     min_silence_ms: int = 600  # silence this long ends an utterance
+    pause_ms: int = 0  # silence this long raises SpeechPause (0: the first silent chunk)
     speech_pad_ms: int = 200  # audio kept before the detected start
     max_utterance_s: float = 20.0
+    floor_dbfs: float | None = -60.0  # quieter chunks are silence without running Silero
 
 
 @dataclass(frozen=True)
@@ -75,10 +86,11 @@ class SpeechStart:
 
 @dataclass(frozen=True)
 class SpeechPause:
-    """The first silent chunk after speech: the utterance may be over (or the caller breathes)."""
+    """`pause_ms` of silence after speech: the utterance may be over (or the caller breathes)."""
 
     at_s: float
     begin_s: float  # where the utterance's audio starts
+    speech_end_s: float = 0.0  # end of the last speech chunk before the pause
 
 
 @dataclass(frozen=True)
@@ -99,12 +111,16 @@ class Utterance:
 
 
 class Endpointer:
-    def __init__(self, config: VadConfig = VadConfig()):
+    def __init__(self, config: VadConfig = VadConfig(), start_s: float = 0.0):
+        """`start_s`: stream time of the first sample it will be fed (a call that switches
+        language mid-way gets a new endpointer on the same clock)."""
         self.config = config
-        self._vad = SileroStream()
+        self.start_s = start_s
+        self._vad = SileroStream(config.floor_dbfs)
         ms = 1000 * CHUNK / SAMPLE_RATE
         self._start_chunks = max(1, round(config.min_speech_ms / ms))
         self._end_chunks = max(1, round(config.min_silence_ms / ms))
+        self._pause_chunks = min(self._end_chunks, max(1, round(config.pause_ms / ms)))
         self._pad = deque(maxlen=max(1, round(config.speech_pad_ms / ms)))
         self._max_chunks = int(config.max_utterance_s * 1000 / ms)
         self._buffer = np.zeros(0, dtype=np.float32)
@@ -132,7 +148,7 @@ class Endpointer:
         return events
 
     def _t(self, chunk_index: int) -> float:
-        return chunk_index * CHUNK / SAMPLE_RATE
+        return self.start_s + chunk_index * CHUNK / SAMPLE_RATE
 
     def _step(
         self, prob: float, chunk: np.ndarray
@@ -161,10 +177,11 @@ class Endpointer:
         events: list = []
         if prob < c.neg_threshold:
             self._silence_run += 1
-            if self._silence_run == 1:
-                events.append(SpeechPause(self._t(self._chunks_seen), self._t(self._begin_chunk)))
+            if self._silence_run == self._pause_chunks:
+                speech_end = self._t(self._chunks_seen + 1 - self._silence_run)
+                events.append(SpeechPause(self._t(self._chunks_seen), self._t(self._begin_chunk), speech_end))
         else:
-            if self._silence_run:
+            if self._silence_run >= self._pause_chunks:
                 events.append(SpeechResume(self._t(self._chunks_seen)))
             self._silence_run = 0
         too_long = len(self._utterance) >= self._max_chunks

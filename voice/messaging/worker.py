@@ -13,7 +13,10 @@ so a restarted worker resumes where the last one stopped:
 - provider 5xx/429 and timeouts are retried with exponential backoff (next_attempt_at); anything
   permanent fails the job with a reason, counts in the metrics and, when the sender can still be
   reached, sends them a short apology in their language.
-Model work (ASR, agent, TTS) runs on the runtime's bounded model pool, shared with phone calls.
+The reply itself is the turn every channel runs (`voice.conversation.TurnPipeline`): agent, then
+each sentence synthesised on the shared lanes; this module keeps only what is WhatsApp's: job
+states, leases, provider I/O, and the turn committed with the job's `answered` state. ASR runs on
+the runtime's ASR lane, shared with phone calls.
 """
 
 from __future__ import annotations
@@ -32,9 +35,9 @@ from datetime import timedelta
 from prometheus_client import Counter
 from sqlalchemy import select
 
-from voice.agent.faq import phrase
 from voice.agent.session import Session
 from voice.audio import Audio, encode_audio, load_audio
+from voice.conversation.events import SpokenSentence, TurnDone, TurnFailed, TurnRecord
 from voice.errors import AudioError, UnknownLanguageError
 from voice.messaging import media
 from voice.messaging.inbound import AUDIO, TEXT, e164
@@ -56,6 +59,7 @@ from voice.messaging.language import LanguageChooser, default_language
 from voice.messaging.providers import JobFailure, Provider, Transient, make_providers
 from voice.metrics import HANDOFFS, MESSAGES, REGISTRY, STAGE_SECONDS
 from voice.packs import find_pack
+from voice.packs.phrases import phrase
 from voice.store.models import Conversation, MediaBlob, MessageJob
 
 log = logging.getLogger(__name__)
@@ -103,7 +107,7 @@ def probe_seconds(data: bytes, stop_after: float) -> float | None:
 
 class MessageWorker:
     def __init__(self, runtime, providers: dict[str, Provider] | None = None, name: str | None = None):
-        """`runtime`: settings, db, agent, recognizer(lang), synthesizer(lang), model_executor."""
+        """`runtime`: settings, db, recognizer(lang), lanes, pipeline (the gateway's Runtime)."""
         self.runtime = runtime
         self.settings = runtime.settings
         self.cfg = self.settings.messaging
@@ -285,12 +289,9 @@ class MessageWorker:
     def _provider(self, job: MessageJob) -> Provider:
         return self.providers[job.provider]
 
-    def _model(self, fn, *args):
-        """Run model work on the runtime's bounded pool (shared with phone calls)."""
-        executor = getattr(self.runtime, "model_executor", None)
-        if executor is None:
-            return fn(*args)
-        return executor.submit(fn, *args).result()
+    def _asr(self, fn, *args):
+        """Run ASR work on the runtime's ASR lane (shared with phone calls, one decode at a time)."""
+        return self.runtime.lanes.asr.submit(fn, *args).result()
 
     @staticmethod
     def _timings(job: MessageJob, **values: float) -> dict:
@@ -391,7 +392,7 @@ class MessageWorker:
         audio = self._decode(blob.data)
         t0 = time.perf_counter()
         self.store.set(job.id, owner)
-        heard = self._model(self.chooser.for_audio, audio, self._last_language(job), self._our_number(job))
+        heard = self._asr(self.chooser.for_audio, audio, self._last_language(job), self._our_number(job))
         asr_s = time.perf_counter() - t0
         STAGE_SECONDS.labels("message_asr").observe(asr_s)
         log.info(
@@ -427,11 +428,8 @@ class MessageWorker:
                     s.delete(blob)
 
     def _synthesise(self, language: str, text: str) -> bytes | None:
-        synth = self.runtime.synthesizer(language)
-        audio = synth.synthesize_all(text)
-        if audio.duration < 0.05:
-            return None
-        return encode_audio(audio, "ogg")
+        audio, _ = self.runtime.pipeline.synthesise(language, text).result()
+        return encode_audio(audio, "ogg") if audio.duration >= 0.05 else None
 
     def _answer(self, job: MessageJob, owner: str) -> None:
         from voice.store.conversations import load_session
@@ -441,11 +439,25 @@ class MessageWorker:
         session.language = language
         t0 = time.perf_counter()
         self.store.set(job.id, owner)
-        result = self._model(self.runtime.agent.respond, session, job.transcript or "")
-        agent_s = time.perf_counter() - t0
         voice = job.kind == AUDIO or self.cfg.voice_reply_to_text
-        ogg = self._model(self._synthesise, result.language, result.reply) if voice and result.reply else None
+        record = TurnRecord(number=len(session.history) // 2 + 1)
+        result, sentences = None, []
+        for event in self.runtime.pipeline.run(session, record, text=job.transcript or ""):
+            if isinstance(event, SpokenSentence):
+                sentences.append(event.audio)
+            elif isinstance(event, TurnDone):
+                result = event.result
+            elif isinstance(event, TurnFailed):
+                log.warning("job %d: the agent failed; the sender gets the apology", job.id)
+        reply = record.planned
+        timings = record.timings
+        agent_s = timings.get("agent_first_s", time.perf_counter() - t0)
+        ogg = None
+        if voice and sentences:
+            ogg = encode_audio(Audio.concat(_with_pauses(sentences)), "ogg")
         tts_s = time.perf_counter() - t0 - agent_s
+        route = result.route if result else record.route
+        reply_language = result.language if result else language
         with self.db.session() as s:
             blob_id = None
             if ogg:
@@ -464,7 +476,7 @@ class MessageWorker:
                 job.id,
                 owner,
                 state=ANSWERED,
-                reply_text=result.reply,
+                reply_text=reply,
                 reply_media_id=blob_id,
                 timings=self._timings(job, agent_s=agent_s, tts_s=tts_s, ready_s=ready_s),
             )
@@ -479,13 +491,13 @@ class MessageWorker:
             row.language = session.language
             row.state = session.to_json()
         STAGE_SECONDS.labels("message_reply_ready").observe(ready_s)
-        if result.handoff:
+        if result is not None and result.handoff:
             HANDOFFS.labels("whatsapp").inc()
         log.info(
             "job %d: answered (route %s, lang %s), reply ready %.2f s after receipt",
             job.id,
-            result.route,
-            result.language,
+            route,
+            reply_language,
             ready_s,
         )
 
@@ -518,7 +530,7 @@ class MessageWorker:
     def _send_voice(self, job: MessageJob, owner: str, provider: Provider) -> str:
         blob = media.load_blob(self.db, job.reply_media_id)
         if blob is None:  # expired while the job waited: speak the reply again
-            ogg = self._model(self._synthesise, job.language, job.reply_text or "")
+            ogg = self._synthesise(job.language, job.reply_text or "")
             if ogg is None:
                 raise JobFailure("internal", "the reply could not be synthesised again", notify=False)
             new_id = media.store_blob(self.db, ogg, media.OGG, self.cfg.media_url_ttl_s)
@@ -646,9 +658,9 @@ class MessageWorker:
             token = find_pack(code).whisper_language
             if self.cfg.batch_strategy == "pipeline":
                 size = max(2, self.cfg.batch_size)
-                transcripts = self._model(transcribe_batch, recognizer, audios, code, token, size)
+                transcripts = self._asr(transcribe_batch, recognizer, audios, code, token, size)
             else:
-                transcripts = self._model(transcribe_packed, recognizer, audios, code, token)
+                transcripts = self._asr(transcribe_packed, recognizer, audios, code, token)
             per_note = (time.perf_counter() - t0) / max(1, len(ready))
             log.info(
                 "batched ASR (%s): %d notes in %s in %.2f s",
@@ -660,6 +672,16 @@ class MessageWorker:
             for job, transcript in zip(ready, transcripts, strict=True):
                 if transcript is not None and transcript.text:  # else: the one-by-one path decides
                     self._store_transcript(job, owner, code, transcript.text, asr_s=per_note, batched=1)
+
+
+def _with_pauses(parts: list[Audio], pause: float = 0.25) -> list[Audio]:
+    """Sentences of a voice note, a short breath apart."""
+    out: list[Audio] = []
+    for part in parts:
+        if out:
+            out.append(Audio.silence(pause, part.sample_rate))
+        out.append(part)
+    return out
 
 
 def start_worker(runtime) -> MessageWorker:

@@ -1,9 +1,10 @@
-"""Outbound audio for one call: 20 ms mu-law frames paced near real time, a mark after each
+"""Outbound audio for one call: 20 ms frames paced near real time, a mark after each
 sentence, and an account of what the caller actually heard.
 
-Twilio echoes a mark once the audio before it has played; after a `clear` it echoes the rest at
-once, so only marks echoed before the clear count as heard. The sentence playing at the clear is
-counted up to the words its played frames cover.
+The provider's wire format comes from the call's codec. Twilio echoes a mark once the audio
+before it has played; after a `clear` it echoes the rest at once, so only marks echoed before
+the clear count as heard. The sentence playing at the clear is counted up to the words its
+played frames cover.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from voice.audio.frames import FRAME_BYTES, frame_bytes
-from voice.telephony import twilio_media as tm
+from voice.audio.frames import frame_bytes
+from voice.telephony.transport import MediaCodec, Message
 
 FRAME_S = 0.02
 
@@ -44,8 +45,15 @@ class PlaybackStats:
 
 
 class Player:
-    def __init__(self, send: Callable[[str], Awaitable[None]], stream_sid: str, lead_ms: int = 100):
+    def __init__(
+        self,
+        send: Callable[[Message], Awaitable[None]],
+        codec: MediaCodec,
+        stream_sid: str,
+        lead_ms: int = 100,
+    ):
         self._send = send
+        self.codec = codec
         self.stream_sid = stream_sid
         self.lead = lead_ms / 1000
         self._queue: deque[Spoken] = deque()
@@ -63,8 +71,8 @@ class Player:
         """Audio queued, being sent, or sent but not yet confirmed played by a mark."""
         return bool(self._queue) or any(s.sent and not s.heard for s in self._history[-8:] if not s.heard)
 
-    def enqueue(self, turn: int, index: int, text: str, mulaw: bytes) -> Spoken:
-        spoken = Spoken(turn, index, text, list(frame_bytes(mulaw, FRAME_BYTES)))
+    def enqueue(self, turn: int, index: int, text: str, encoded: bytes) -> Spoken:
+        spoken = Spoken(turn, index, text, list(frame_bytes(encoded, self.codec.frame_bytes)))
         self._queue.append(spoken)
         self._history.append(spoken)
         self._idle.clear()
@@ -85,6 +93,15 @@ class Player:
                 return False
             await asyncio.sleep(0.02)
         return True
+
+    async def wait_started(self, turn: int, timeout: float = 2.0) -> float | None:
+        """Wall time the turn's first frame went out (waiting a little for the pacer)."""
+        deadline = time.monotonic() + timeout
+        while turn not in self.stats.first_frame_at and time.monotonic() < deadline:
+            if not self._queue:
+                break  # nothing of it is queued: it will not start
+            await asyncio.sleep(0.01)
+        return self.stats.first_frame_at.get(turn)
 
     def heard_text(self, turn: int) -> str:
         """What the caller heard of a turn: sentences whose marks came back, and the played part
@@ -111,7 +128,7 @@ class Player:
         self._clock = None
         self._last_send = None
         self._idle.set()
-        await self._send(tm.clear_message(self.stream_sid))
+        await self._send(self.codec.clear(self.stream_sid))
 
     async def close(self) -> None:
         self._queue.clear()
@@ -141,7 +158,7 @@ class Player:
                     await asyncio.sleep(ahead - self.lead)
                 if not self._queue or self._queue[0] is not spoken:
                     break  # cleared while sleeping
-                await self._send(tm.media_message(self.stream_sid, spoken.frames[spoken.sent]))
+                await self._send(self.codec.media(self.stream_sid, spoken.frames[spoken.sent]))
                 sent_at = time.monotonic()
                 if self._last_send is not None:
                     self.stats.max_gap_s = max(self.stats.max_gap_s, sent_at - self._last_send)
@@ -150,7 +167,7 @@ class Player:
                 self.stats.frames_sent += 1
                 self._clock += FRAME_S
             else:
-                await self._send(tm.mark_message(self.stream_sid, spoken.mark))
+                await self._send(self.codec.mark(self.stream_sid, spoken.mark))
                 if self._queue and self._queue[0] is spoken:
                     self._queue.popleft()
                 # Between sentences of one reply the clock runs on; a gap here is a real stall.

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
 from voice.agent.loop import Agent
 from voice.asr.recognizer import Recognizer
 from voice.config import Settings
+from voice.conversation.lanes import ModelLanes
+from voice.conversation.pipeline import TurnPipeline
+from voice.packs import EndpointingPolicy
 from voice.store.db import Database
 from voice.telephony.rest import TwilioRest
-from voice.tts.pipeline import Synthesizer
 
 
 class CallServices(Protocol):
@@ -19,33 +19,14 @@ class CallServices(Protocol):
     db: Database
     agent: Agent
     twilio: TwilioRest
-    model_executor: ModelPool  # counts pending jobs: optional work stands aside when they queue
+    lanes: ModelLanes
+    pipeline: TurnPipeline
 
     def recognizer(self, language: str | None) -> Recognizer: ...
 
-    def synthesizer(self, language: str) -> Synthesizer: ...
+    def endpointing(self, language: str) -> EndpointingPolicy: ...
 
+    def turn_model(self, language: str):
+        """The end-of-turn model for a language whose pack asks for one (None: silence only)."""
 
-class ModelPool(ThreadPoolExecutor):
-    """The bounded pool every call's model work runs on. It counts the jobs not yet finished, so
-    optional work (ASR guessed at a pause) can stand aside when real turns are waiting."""
-
-    def __init__(self, workers: int):
-        super().__init__(max_workers=workers, thread_name_prefix="model")
-        self._count_lock = threading.Lock()
-        self.pending = 0
-
-    def submit(self, fn, /, *args, **kwargs) -> Future:
-        with self._count_lock:
-            self.pending += 1
-        try:
-            future = super().submit(fn, *args, **kwargs)
-        except BaseException:
-            self._finished(None)
-            raise
-        future.add_done_callback(self._finished)
-        return future
-
-    def _finished(self, _future: Future | None) -> None:
-        with self._count_lock:
-            self.pending -= 1
+    def language_digits(self) -> dict[str, str]: ...

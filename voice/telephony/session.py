@@ -1,10 +1,12 @@
-"""One phone call over a Twilio bidirectional Media Stream: the call's state machine.
+"""One live phone call: what belongs to a call and nothing else.
 
-inbound 8 kHz mu-law -> 16 kHz -> Silero endpointing -> (end of utterance) ASR -> agent turn ->
-sentences -> TTS -> 8 kHz mu-law frames paced out, a mark after each sentence. Caller speech
-during playback clears Twilio's buffer and cancels the turn (barge-in); what the caller heard is
-what is stored and remembered. Model work runs on a shared, bounded thread pool so the event
-loop (and every other call) keeps its 20 ms rhythm.
+Endpointing and turn-taking (`voice.telephony.turn_taking`), barge-in, playback accounting with
+marks, DTMF, idle prompts and hand-off live here; the turn itself (recognise -> agent ->
+synthesise, its timings, metrics and storage) is `voice.conversation.TurnPipeline`, shared with
+WhatsApp. The provider's wire format is the call's `MediaCodec` (Twilio Media Streams first).
+
+The event loop only moves bytes: VAD runs on the VAD lane, ASR on the batching ASR lane, the
+agent and TTS on turn threads and the fast lane.
 """
 
 from __future__ import annotations
@@ -14,67 +16,70 @@ import contextlib
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from concurrent.futures import CancelledError
 from datetime import UTC, datetime, timedelta
 
+import numpy as np
 from sqlalchemy import select
 
-from voice.agent.loop import Sentence, TurnResult
 from voice.agent.session import Session
-from voice.audio import Audio, encode_audio, mulaw_decode
+from voice.audio import Audio
 from voice.audio.resample import LineBuffer, StreamResampler, resample
 from voice.audio.vad import Endpointer, SpeechPause, SpeechResume, SpeechStart, Utterance, VadConfig
+from voice.conversation.events import SpokenSentence, TurnDone, TurnFailed, TurnRecord
+from voice.conversation.pipeline import stream_events
+from voice.conversation.store import CallTurnStore
 from voice.metrics import BARGE_INS, CALLS, HANDOFFS, STAGE_SECONDS
 from voice.packs import find_pack
-from voice.store.models import Call, CallToken, Turn
-from voice.telephony import twilio_media as tm
+from voice.store.models import Call, CallToken
 from voice.telephony.playback import Player
 from voice.telephony.rest import TwilioRestError
 from voice.telephony.services import CallServices
+from voice.telephony.transport import (
+    AudioIn,
+    KeyPressed,
+    MarkPlayed,
+    MediaCodec,
+    Message,
+    ProtocolError,
+    StreamStarted,
+    StreamStopped,
+)
+from voice.telephony.turn_taking import TurnTaker
 
 log = logging.getLogger(__name__)
 MAX_PROTOCOL_ERRORS = 50
-MIN_UTTERANCE_S = 0.3
-
-
-@dataclass
-class TurnRecord:
-    number: int
-    caller_text: str = ""
-    planned: str = ""
-    route: str = ""
-    row_id: int | None = None
-    timings: dict[str, float] = field(default_factory=dict)
+VAD_RATE = 16000
+QUIET_RMS = 10 ** (-60 / 20)  # the VAD's own silence floor (VadConfig.floor_dbfs)
+QUIET_BATCH = 5
 
 
 class CallSession:
-    def __init__(self, services: CallServices, send: Callable[[str], Awaitable[None]]):
+    def __init__(self, services: CallServices, codec: MediaCodec, send):
+        """`send(message)`: an awaitable that writes one websocket message (text or bytes)."""
         self.services = services
         self.settings = services.settings.call
+        self.codec = codec
         self._send = send
-        self.start: tm.Start | None = None
+        self.start: StreamStarted | None = None
         self.session: Session | None = None
         self.call_id: int | None = None
         self.player: Player | None = None
+        self.store: CallTurnStore | None = None
         self.outcome: str | None = None
         self.protocol_errors = 0
         self.closed = False
+        rate = codec.sample_rate
         # The VAD hears a low-latency upsampling (soxr's HQ stream releases audio ~100 ms late);
-        # ASR gets each utterance cut from the raw 8 kHz line and upsampled in one HQ pass.
-        self._resampler = StreamResampler(8000, 16000, quality="QQ")
-        self._line = LineBuffer(8000, seconds=45)
-        self._endpointer = Endpointer(
-            VadConfig(
-                threshold=self.settings.vad_threshold,
-                neg_threshold=self.settings.vad_neg_threshold,
-                min_speech_ms=self.settings.vad_min_speech_ms,
-                min_silence_ms=self.settings.vad_min_silence_ms,
-            )
-        )
+        # ASR gets each utterance cut from the raw line and upsampled in one HQ pass.
+        self._resampler = StreamResampler(rate, VAD_RATE, quality="QQ") if rate != VAD_RATE else None
+        self._line = LineBuffer(rate, seconds=45)
+        self._line_s = 0.0  # stream time of the end of what arrived
+        self._line_wall = 0.0  # wall time it arrived
+        self._endpointer: Endpointer | None = None
+        self._quiet: list[np.ndarray] = []  # quiet frames waiting to go to the VAD together
+        self._taker: TurnTaker | None = None
         self._turn_task: asyncio.Task | None = None
-        self._producer: asyncio.Future | None = None  # the agent thread of the current turn
-        self._speculative: tuple[float, asyncio.Future] | None = None  # (begin_s, ASR job) at a pause
         self._idle_task: asyncio.Task | None = None
         self._side_tasks: set[asyncio.Task] = set()
         self._cancel = threading.Event()
@@ -84,17 +89,19 @@ class CallSession:
         self._idle_prompts = 0
 
     # -- inbound messages ------------------------------------------------------------------------
-    async def handle(self, raw: str | bytes) -> bool:
+    async def handle(self, raw: Message) -> bool:
         """Process one websocket message; False means: close this stream."""
+        if self.closed:
+            return False
         try:
-            event = tm.parse(raw)
-        except tm.ProtocolError as exc:
+            event = self.codec.parse(raw)
+        except ProtocolError as exc:
             self.protocol_errors += 1
             log.warning("stream %s: ignoring bad message: %s", self._sid, exc)
             return self.protocol_errors < MAX_PROTOCOL_ERRORS
-        if event is None or isinstance(event, tm.Connected):
+        if event is None:
             return True
-        if isinstance(event, tm.Start):
+        if isinstance(event, StreamStarted):
             if self.start is not None:
                 log.warning("stream %s: second start ignored", self._sid)
                 return True
@@ -102,42 +109,68 @@ class CallSession:
         if self.start is None:
             log.warning("stream: %s before start ignored", type(event).__name__)
             return True
-        if isinstance(event, tm.Media):
-            await self._on_media(event)
-        elif isinstance(event, tm.Mark):
+        if isinstance(event, AudioIn):
+            await self._on_audio(event.samples)
+        elif isinstance(event, MarkPlayed):
             self.player.on_mark(event.name)
-        elif isinstance(event, tm.Dtmf):
+        elif isinstance(event, KeyPressed):
             # In a task: a hand-off waits for playback, whose marks arrive through this very loop.
             self._spawn(self._on_dtmf(event.digit))
-        elif isinstance(event, tm.Stop):
+        elif isinstance(event, StreamStopped):
             return False
         return True
 
     @property
     def _sid(self) -> str:
-        return self.start.stream_sid if self.start else "-"
+        return self.start.stream_id if self.start else "-"
+
+    @property
+    def lanes(self):
+        return self.services.lanes
 
     # -- start: token check, call row, greeting ---------------------------------------------------
-    async def _on_start(self, start: tm.Start) -> bool:
-        token = start.custom_parameters.get("token", "")
-        claim = await asyncio.to_thread(self._claim_token, token, start.call_sid)
+    async def _on_start(self, start: StreamStarted) -> bool:
+        token = start.parameters.get("token", "")
+        claim = await asyncio.to_thread(self._claim_token, token, start.call_id)
         if claim is None:
-            log.warning("stream %s: missing, wrong or reused token; closing", start.stream_sid)
+            log.warning("stream %s: missing, wrong or reused token; closing", start.stream_id)
             return False
         language, caller = claim
         self.start = start
         self.session = Session(language, caller)
-        self.player = Player(self._send, start.stream_sid, self.settings.playback_lead_ms)
-        self.call_id = await asyncio.to_thread(self._create_call, start.call_sid, language, caller)
+        self.player = Player(self._send, self.codec, start.stream_id, self.settings.playback_lead_ms)
+        self.call_id = await asyncio.to_thread(self._create_call, start.call_id, language, caller)
+        self.store = CallTurnStore(self.services.db, self.call_id)
+        self._set_language(language)
         CALLS.labels(language).inc()
         greeting = self.services.agent.greeting(self.session)
         self._spawn(self._say([greeting], turn=0))
         # Load the ASR model while the greeting plays, not when the caller has finished speaking.
-        asyncio.get_running_loop().run_in_executor(
-            self.services.model_executor, self.services.recognizer, language
-        )
-        self._idle_task = asyncio.create_task(self._idle_watch(), name=f"idle-{start.stream_sid}")
+        self.lanes.asr.submit(self.services.recognizer, language)
+        self._idle_task = asyncio.create_task(self._idle_watch(), name=f"idle-{start.stream_id}")
         return True
+
+    def _set_language(self, language: str) -> None:
+        """The pack's turn-taking policy: a new endpointer (a call starts, or DTMF switches)."""
+        policy = self.services.endpointing(language)
+        self._endpointer = Endpointer(
+            VadConfig(
+                threshold=self.settings.vad_threshold,
+                neg_threshold=self.settings.vad_neg_threshold,
+                min_speech_ms=self.settings.vad_min_speech_ms,
+                min_silence_ms=policy.silence_ms,
+                pause_ms=policy.pause_ms,
+            ),
+            # Same clock as the line: quiet frames not yet fed to the VAD will go to this one.
+            start_s=self._line_s - sum(len(x) for x in self._quiet) / self.codec.sample_rate,
+        )
+        pipeline = self.services.pipeline
+        self._taker = TurnTaker(
+            policy,
+            self.services.turn_model(language),
+            lambda audio: pipeline.transcribe(audio, language),
+            self.lanes.fast,
+        )
 
     def _claim_token(self, token: str, call_sid: str) -> tuple[str, str] | None:
         if not token:
@@ -162,45 +195,64 @@ class CallSession:
                 s.flush()
             return call.id
 
-    # -- audio in ---------------------------------------------------------------------------------
-    async def _on_media(self, media: tm.Media) -> None:
-        if media.track not in ("inbound", ""):
+    # -- audio in: VAD off the loop, then turn-taking ------------------------------------------------
+    async def _on_audio(self, samples: np.ndarray) -> None:
+        self._line.append(samples)
+        self._line_s += len(samples) / self.codec.sample_rate
+        self._line_wall = time.time()
+        endpointer, resampler = self._endpointer, self._resampler
+        # A quiet line between turns goes to the VAD lane 100 ms at a time, not every 20 ms; speech
+        # (and the silence that ends it) goes frame by frame, so no decision waits.
+        self._quiet.append(samples)
+        quiet = float(np.sqrt(np.mean(samples * samples))) < QUIET_RMS if samples.size else True
+        if quiet and not endpointer.in_speech and len(self._quiet) < QUIET_BATCH:
             return
-        pcm = mulaw_decode(media.payload)
-        self._line.append(pcm)
-        for event in self._endpointer.feed(self._resampler(pcm)):
+        samples = np.concatenate(self._quiet) if len(self._quiet) > 1 else samples
+        self._quiet = []
+        events = await asyncio.get_running_loop().run_in_executor(
+            self.lanes.vad, _vad_step, endpointer, resampler, samples
+        )
+        if self.closed or endpointer is not self._endpointer:
+            return  # hung up, or the language changed while the VAD ran
+        for event in events:
             if isinstance(event, SpeechStart):
                 self._last_activity = time.monotonic()
+                self._taker.on_speech_start()
                 if self.settings.barge_in and self._bot_busy():
                     await self._barge_in()
-            elif isinstance(event, SpeechPause) and self.settings.speculative_asr:
-                self._start_speculative(event)
+            elif isinstance(event, SpeechPause):
+                self._taker.on_pause(event, self._utterance_audio, self._commit)
             elif isinstance(event, SpeechResume):
-                self._speculative = None  # the caller went on: that guess is stale
+                if self._taker.on_resume() and self._bot_busy():
+                    # The caller went on after the turn model said they were done: that reply
+                    # was premature; stop it and answer the whole question at its end.
+                    await self._barge_in()
             elif isinstance(event, Utterance):
                 self._last_activity = time.monotonic()
-                if len(event.samples) / 16000 >= MIN_UTTERANCE_S:
-                    await self._cancel_turn()
-                    self._turn_task = asyncio.create_task(
-                        self._turn(event, time.time()), name=f"turn-{self._sid}"
-                    )
-                self._speculative = None
+                self._idle_prompts = 0
+                job = self._taker.on_utterance(event, self._utterance_audio, self._commit)
+                if job is not None:
+                    await self._commit(event.begin_s, event.end_s, job)
 
     def _utterance_audio(self, begin_s: float, end_s: float) -> Audio:
-        """The caller's speech cut from the raw 8 kHz line, upsampled in one high-quality pass."""
-        return Audio(resample(self._line.slice(begin_s, end_s), 8000, 16000), 16000)
+        """The caller's speech cut from the raw line, upsampled in one high-quality pass."""
+        line = self._line.slice(begin_s, end_s)
+        return Audio(resample(line, self.codec.sample_rate, VAD_RATE), VAD_RATE)
 
-    def _start_speculative(self, pause: SpeechPause) -> None:
-        if pause.at_s - pause.begin_s < MIN_UTTERANCE_S or self.session is None:
+    def _wall_at(self, stream_s: float) -> float:
+        """Wall time at which stream time `stream_s` arrived (frames arrive in real time)."""
+        return self._line_wall - (self._line_s - stream_s)
+
+    async def _commit(self, begin_s: float, speech_end_s: float, job) -> None:
+        """The caller's turn is over: answer it, from the ASR job already under way."""
+        if self.closed:
             return
-        if self.services.model_executor.pending > 0:
-            return  # a guess would queue ahead of other calls' real turns; one model replica serves all
-        audio = self._utterance_audio(pause.begin_s, pause.at_s + 0.1)
-        language = self.session.language
-        job = asyncio.get_running_loop().run_in_executor(
-            self.services.model_executor, self.services.recognizer(language).transcribe, audio, language
+        decided = time.time()
+        await self._cancel_turn()
+        self._turn_task = asyncio.create_task(
+            self._turn(job, speech_end_s, decided, early=getattr(job, "early", False)),
+            name=f"turn-{self._sid}",
         )
-        self._speculative = (pause.begin_s, job)
 
     def _bot_busy(self) -> bool:
         running = self._turn_task is not None and not self._turn_task.done()
@@ -222,7 +274,7 @@ class CallSession:
                 self.session.keep_heard(heard)
             record = next((r for r in self._turns if r.number == turn), None)
             if record is not None:
-                await asyncio.to_thread(self._update_heard, record, heard, True)
+                await asyncio.to_thread(self.store.heard, record, heard, True)
 
     async def _cancel_turn(self) -> None:
         self._cancel.set()
@@ -233,75 +285,39 @@ class CallSession:
                 await task
         self._cancel = threading.Event()
 
-    # -- one turn -----------------------------------------------------------------------------------
-    async def _turn(self, utterance: Utterance, detected_at: float) -> None:
-        """`detected_at`: wall-clock time the end of the caller's speech was detected."""
-        loop = asyncio.get_running_loop()
-        pool = self.services.model_executor
+    # -- one turn ---------------------------------------------------------------------------------
+    async def _turn(self, job, speech_end_s: float, decided: float, early: bool) -> None:
         record = TurnRecord(len(self._turns) + 1)
         self._turns.append(record)
-        language = self.session.language
-        t0 = time.monotonic()
-        speculative = self._speculative
-        if speculative is not None and speculative[0] == utterance.begin_s:
-            transcript = await speculative[1]  # started at the pause: likely done by now
-            record.timings["speculative_asr"] = 1.0
-        else:
-            audio = self._utterance_audio(utterance.begin_s, utterance.finish_s)
-            recognizer = self.services.recognizer(language)
-            transcript = await loop.run_in_executor(pool, recognizer.transcribe, audio, language)
-        record.timings["asr_s"] = time.monotonic() - t0
-        STAGE_SECONDS.labels("asr").observe(record.timings["asr_s"])
-        record.caller_text = transcript.text
-        if not transcript.text:
-            await self._say([self._phrase("didnt_hear")], record.number)
-            return
-        # Stored now, so a turn cut off by a barge-in or a hang-up still has its row.
-        record.row_id = await asyncio.to_thread(self._store_turn, record)
+        speech_end = self._wall_at(speech_end_s)
+        record.timings["endpoint_s"] = max(0.0, decided - speech_end)
+        record.timings["early_asr"] = 1.0 if early else 0.0
         cancel = self._cancel
-        queue: asyncio.Queue = asyncio.Queue(maxsize=16)
-        producer = loop.run_in_executor(pool, self._run_agent, transcript.text, cancel, queue, loop)
-        self._producer = producer
-        result: TurnResult | None = None
-        synth = self.services.synthesizer(language)
-        index = 0
+        events = self.services.pipeline.run(
+            self.session, record, transcript=job, store=self.store, cancel=cancel, encode=self.codec.encode
+        )
+        result = None
         try:
-            while True:
-                event = await queue.get()
-                if event is None:
-                    break
-                if isinstance(event, Sentence):
-                    if "agent_first_s" not in record.timings:
-                        record.timings["agent_first_s"] = time.monotonic() - t0 - record.timings["asr_s"]
-                        STAGE_SECONDS.labels("agent_first_token").observe(record.timings["agent_first_s"])
-                    t_tts = time.monotonic()
-                    mulaw = await loop.run_in_executor(pool, self._tts, synth, event.text)
-                    if "tts_first_s" not in record.timings:
-                        record.timings["tts_first_s"] = time.monotonic() - t_tts
-                        STAGE_SECONDS.labels("tts_first_audio").observe(record.timings["tts_first_s"])
+            async for event in stream_events(events, self.lanes, cancel):
+                if isinstance(event, SpokenSentence):
                     self._speaking_turn = record.number
-                    self.player.enqueue(record.number, index, event.text, mulaw)
-                    record.planned = f"{record.planned} {event.text}".strip()
-                    index += 1
-                elif isinstance(event, TurnResult):
-                    result = event
-                elif isinstance(event, Exception):
-                    raise event
-        finally:
-            cancel.set()
-            await asyncio.shield(producer)
+                    self.player.enqueue(record.number, event.index, event.text, event.encoded)
+                elif isinstance(event, TurnDone):
+                    result = event.result
+                elif isinstance(event, TurnFailed):
+                    log.warning(
+                        "stream %s: turn %d failed; the caller heard the apology", self._sid, record.number
+                    )
+        except CancelledError:  # the early ASR job was dropped (the caller went on)
+            return
+        first = await self.player.wait_started(record.number)
+        if first is not None:
+            record.timings["voice_to_voice_s"] = first - speech_end
+            STAGE_SECONDS.labels("voice_to_voice").observe(first - speech_end)
+            if record.row_id is not None:
+                await asyncio.to_thread(self.store.close, record)
         if result is None:
             return
-        record.planned, record.route = result.reply, result.route
-        first = self.player.stats.first_frame_at.get(record.number)
-        if first is not None:
-            # From the detected end of speech; the caller also waited the endpointing silence.
-            record.timings["voice_to_voice_s"] = first - detected_at
-            record.timings["endpoint_silence_s"] = self.settings.vad_min_silence_ms / 1000
-            STAGE_SECONDS.labels("voice_to_voice").observe(
-                first - detected_at + self.settings.vad_min_silence_ms / 1000
-            )
-        await asyncio.to_thread(self._finish_turn, record)
         if result.handoff or result.end:
             await self.player.wait_played(timeout=30)
             if result.handoff:
@@ -309,75 +325,17 @@ class CallSession:
             else:
                 await self._hang_up("completed")
 
-    def _run_agent(self, text: str, cancel: threading.Event, queue: asyncio.Queue, loop) -> None:
-        """Runs in the model pool: stream the agent's events into the call's bounded queue."""
-
-        def put(item) -> bool:
-            while not cancel.is_set():
-                fut = asyncio.run_coroutine_threadsafe(queue.put(item), loop)
-                try:
-                    fut.result(timeout=0.5)
-                    return True
-                except TimeoutError:
-                    fut.cancel()
-            return False
-
-        try:
-            for event in self.services.agent.turn(self.session, text, cancel):
-                if cancel.is_set() or not put(event):
-                    return
-        except Exception as exc:  # surfaces in the turn task, which logs it
-            put(exc)
-        finally:
-            put(None)
-
-    @staticmethod
-    def _tts(synth, text: str) -> bytes:
-        audio = Audio.concat([c.audio for c in synth.synthesize(text)] or [Audio.silence(0.1)])
-        return encode_audio(audio, "mulaw")
-
-    def _store_turn(self, r: TurnRecord) -> int:
-        with self.services.db.session() as s:
-            row = Turn(
-                call_id=self.call_id,
-                index=r.number,
-                caller_text=r.caller_text,
-                bot_text=r.planned,
-                bot_text_planned=r.planned,
-                route=r.route,
-                timings=r.timings,
-            )
-            s.add(row)
-            s.flush()
-            return row.id
-
-    def _finish_turn(self, r: TurnRecord) -> None:
-        with self.services.db.session() as s:
-            row = s.get(Turn, r.row_id)
-            row.bot_text = row.bot_text_planned = r.planned
-            row.route, row.timings = r.route, dict(r.timings)
-
-    def _update_heard(self, r: TurnRecord, heard: str, interrupted: bool) -> None:
-        if r.row_id is None:
-            return
-        with self.services.db.session() as s:
-            row = s.get(Turn, r.row_id)
-            row.bot_text, row.interrupted = heard, interrupted
-            row.bot_text_planned = r.planned or row.bot_text_planned  # as far as it was generated
-            row.timings = dict(r.timings)
-
     # -- speaking outside a turn -------------------------------------------------------------------
     def _phrase(self, key: str) -> str:
-        pack = find_pack(self.session.language)
-        return pack.content.phrases.get(key) or pack.content.phrases["dont_know"]
+        return self.services.pipeline.phrase(self.session.language, key)
 
     async def _say(self, texts: list[str], turn: int) -> None:
-        loop = asyncio.get_running_loop()
-        synth = self.services.synthesizer(self.session.language)
+        pipeline = self.services.pipeline
         for i, text in enumerate(texts):
-            mulaw = await loop.run_in_executor(self.services.model_executor, self._tts, synth, text)
+            future = pipeline.synthesise(self.session.language, text, self.codec.encode)
+            _audio, encoded = await asyncio.wrap_future(future)
             self._speaking_turn = turn
-            self.player.enqueue(turn, i, text, mulaw)
+            self.player.enqueue(turn, i, text, encoded)
 
     def _spawn(self, coro) -> None:
         task = asyncio.create_task(coro, name=f"call-{self._sid}")
@@ -395,17 +353,18 @@ class CallSession:
             await self._hand_off()
         elif digit == "*":
             await self._say([self._phrase("language_menu")], turn=-1)
-        elif (code := self.settings.digits.get(digit)) and find_pack(code):
+        elif (code := self.services.language_digits().get(digit)) and find_pack(code):
             if self._bot_busy():
                 await self._barge_in()
             self.session.language = find_pack(code).code
+            self._set_language(self.session.language)
             log.info("stream %s: language switched by DTMF", self._sid)
             await self._say([self._phrase("greeting")], turn=-1)
 
     async def _idle_watch(self) -> None:
         while not self.closed:
             await asyncio.sleep(0.25)
-            busy = self._bot_busy() or self._endpointer.in_speech
+            busy = self._bot_busy() or (self._endpointer is not None and self._endpointer.in_speech)
             if busy:
                 self._last_activity = time.monotonic()
                 continue
@@ -429,20 +388,20 @@ class CallSession:
             log.error("hand-off requested but VOICE_CALL_HANDOFF_NUMBER is not set")
             return
         try:
-            await self.services.twilio.hand_off(self.start.call_sid, number)
+            await self.services.twilio.hand_off(self.start.call_id, number)
         except TwilioRestError as exc:
             log.error("hand-off failed: %s", exc)
 
     async def _hang_up(self, outcome: str) -> None:
         self.outcome = self.outcome or outcome
         try:
-            await self.services.twilio.hang_up(self.start.call_sid)
+            await self.services.twilio.hang_up(self.start.call_id)
         except TwilioRestError as exc:
             log.error("hang-up failed: %s", exc)
 
     # -- teardown ----------------------------------------------------------------------------------
     async def close(self) -> None:
-        """Stop everything this call started: tasks, playback, the agent thread; record the outcome."""
+        """Stop everything this call started: tasks, playback, the turn thread; record the outcome."""
         if self.closed:
             return
         self.closed = True
@@ -450,8 +409,10 @@ class CallSession:
             heard = self.player.heard_text(self._speaking_turn) if self.player else ""
             record = next((r for r in self._turns if r.number == self._speaking_turn), None)
             if record is not None and record.row_id is not None:
-                await asyncio.to_thread(self._update_heard, record, heard, True)
+                await asyncio.to_thread(self.store.heard, record, heard, True)
         await self._cancel_turn()
+        if self._taker is not None:
+            self._taker.close()
         for task in [self._idle_task, *self._side_tasks]:
             if task is not None and not task.done():
                 task.cancel()
@@ -470,3 +431,8 @@ class CallSession:
             call = s.get(Call, self.call_id)
             call.ended_at = datetime.now(UTC)
             call.outcome = call.outcome or outcome
+
+
+def _vad_step(endpointer: Endpointer, resampler: StreamResampler | None, samples: np.ndarray) -> list:
+    """On the VAD lane: upsample for Silero and feed the call's endpointer."""
+    return endpointer.feed(resampler(samples) if resampler is not None else samples)

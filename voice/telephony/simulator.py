@@ -5,6 +5,12 @@ the websocket, sends `connected` and `start` with the custom parameters, then 20
 frames in real time (speech, then silence, as a phone line does), plays the bot's audio at real
 time on a simulated handset, echoes each `mark` once the audio before it has played, and on
 `clear` drops unplayed audio and echoes the pending marks at once.
+
+It also measures what a caller hears, for any bot that speaks the protocol (ours or a peer's):
+when the first reply frame carrying speech plays (by energy, not the first frame of any kind),
+whether the bot started talking before the question ended (premature), and the silences the
+handset plays inside a reply because audio arrived late (underruns). Messages may carry more than
+20 ms: the handset keeps a play-out clock, so a bot that sends ahead is not counted as late.
 """
 
 from __future__ import annotations
@@ -31,6 +37,16 @@ from voice.errors import VoiceError
 
 FRAME_S = 0.02
 SILENCE = b"\xff" * FRAME_BYTES
+SPEECH_RMS = 0.02  # a decoded 20 ms frame louder than this (-34 dBFS) carries speech
+UTTERANCE_GAP_S = 0.3  # bot speech after this much played non-speech starts a new utterance
+
+
+def is_speech(frame: bytes, threshold: float = SPEECH_RMS) -> bool:
+    """Whether a mu-law frame carries speech rather than silence or line noise."""
+    if not frame:
+        return False
+    x = mulaw_decode(frame)
+    return float(np.sqrt(np.mean(x * x))) > threshold
 
 
 # -- the script a simulated caller follows ---------------------------------------------------------
@@ -39,6 +55,20 @@ class Speak:
     audio: Audio
     wait_reply: bool = True  # then wait until the bot's reply has finished playing
     interrupt_after_s: float | None = None  # start while the bot is still talking, this long into it
+    pauses_s: list[float] = field(default_factory=list)  # silences inside the sentence, for reports
+
+    @classmethod
+    def parts(cls, *pieces: Audio | float, **kw) -> Speak:
+        """One utterance from speech and silences: `Speak.parts(a, 0.5, b)` pauses 500 ms between
+        `a` and `b` (each trimmed first, so the pause is exactly as long as asked)."""
+        speech = [p for p in pieces if isinstance(p, Audio)]
+        if not speech:
+            raise ValueError("an utterance needs some speech")
+        rate = speech[0].sample_rate
+        audio = [
+            trim_silence(p).to_rate(rate) if isinstance(p, Audio) else Audio.silence(p, rate) for p in pieces
+        ]
+        return cls(Audio.concat(audio), pauses_s=[float(p) for p in pieces if not isinstance(p, Audio)], **kw)
 
 
 @dataclass
@@ -61,7 +91,31 @@ class Hangup:
     pass
 
 
-Step = Speak | Press | Pause | SendRaw | Hangup
+class SyncGroup:
+    """A meeting point for several callers in one event loop: each waits until all arrived (or
+    the timeout passed, so one dead call cannot hold the others forever)."""
+
+    def __init__(self, parties: int, timeout_s: float = 120.0):
+        self.parties, self.timeout_s = parties, timeout_s
+        self.arrived = 0
+        self.released = asyncio.Event()
+        self.released_at: float | None = None  # wall-clock time all had arrived
+
+    async def arrive(self) -> None:
+        self.arrived += 1
+        if self.arrived >= self.parties and not self.released.is_set():
+            self.released_at = time.time()
+            self.released.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.released.wait(), self.timeout_s)
+
+
+@dataclass
+class Sync:
+    group: SyncGroup  # e.g. ten callers all start their question at once
+
+
+Step = Speak | Press | Pause | SendRaw | Hangup | Sync
 
 
 @dataclass
@@ -75,10 +129,23 @@ class TurnReport:
     cleared: bool = False
     max_gap_s: float = 0.0  # largest gap between reply frames arriving, once the reply started
     last_frame_at: float = 0.0
+    pauses_s: list[float] = field(default_factory=list)  # silences inside the question
+    first_speech: float | None = None  # wall-clock time the reply's first speech frame played
+    premature_at: float | None = None  # bot speech played before the question ended (first time)
+    max_underrun_s: float = 0.0  # longest silence inside the reply because audio came late
 
     @property
     def latency_s(self) -> float | None:
         return None if self.first_reply is None else self.first_reply - self.speech_end
+
+    @property
+    def speech_latency_s(self) -> float | None:
+        """From the caller's last speech frame to the first reply frame carrying speech, heard."""
+        return None if self.first_speech is None else self.first_speech - self.speech_end
+
+    @property
+    def premature(self) -> bool:
+        return self.premature_at is not None
 
     @property
     def reply_audio(self) -> Audio:
@@ -126,6 +193,8 @@ class CallReport:
                     "bot_text_planned": server.get("bot_text_planned"),
                     "route": server.get("route"),
                     "voice_to_voice_s": None if t.latency_s is None else round(t.latency_s, 3),
+                    "speech_v2v_s": None if t.speech_latency_s is None else round(t.speech_latency_s, 3),
+                    "premature": t.premature,
                     "reply_seconds": round(len(t.reply_frames) * FRAME_S, 2),
                     "interrupted": t.cleared,
                 }
@@ -202,7 +271,12 @@ class SimulatedCaller:
         return stream.get("url"), params
 
     # -- the call -----------------------------------------------------------------------------------
-    async def run(self, steps: list[Step], params_override: dict[str, str] | None = None) -> CallReport:
+    async def run(
+        self, steps: list[Step], params_override: dict[str, str] | None = None, start_after_s: float = 0.0
+    ) -> CallReport:
+        """Dial (after `start_after_s`, for staggered calls), follow the steps, hang up."""
+        if start_after_s > 0:
+            await asyncio.sleep(start_after_s)
         async with httpx.AsyncClient(timeout=30) as client:
             stream_url, params = await self.dial(client)
             params = {**params, **(params_override or {})}
@@ -228,7 +302,13 @@ class _Line:
         self.outgoing: deque[bytes] = deque()  # caller speech frames still to send
         self.handset: deque[tuple[str, bytes | str]] = deque()  # ("audio", frame) | ("mark", name)
         self.current: TurnReport | None = None  # None: we are hearing the greeting
+        self.speaking: TurnReport | None = None  # the question being sent right now
         self.last_audio_at = 0.0
+        # The handset's play-out clock (wall time): when what has arrived will have played; when
+        # the bot's last speech frame played and when its current utterance began.
+        self.play_end = 0.0
+        self.last_speech_at = 0.0
+        self.utterance_start = 0.0
         self.seq = 0
         self.ws = None
         self.done = asyncio.Event()
@@ -300,14 +380,15 @@ class _Line:
                 await asyncio.sleep(step.interrupt_after_s)
             speech = trim_silence(step.audio).to_rate(8000)
             frames = list(frame_bytes(encode_audio(speech, "mulaw")))
-            turn = TurnReport(len(self.report.turns) + 1, speech.duration, 0.0)
+            turn = TurnReport(len(self.report.turns) + 1, speech.duration, 0.0, pauses_s=list(step.pauses_s))
             self.report.turns.append(turn)
             self._speech_turn, self._speech_frames_left = turn, int(TRIM_PAD_S / FRAME_S)
+            self.speaking = turn
             self.outgoing.extend(frames)
             while self.outgoing and not self.report.closed_by_server:
                 await asyncio.sleep(FRAME_S)
             turn.speech_end = time.time()
-            self.current = turn
+            self.current, self.speaking = turn, None
             if step.wait_reply:
                 await self._wait_reply(turn)
         elif isinstance(step, Press):
@@ -317,6 +398,8 @@ class _Line:
             await asyncio.sleep(step.seconds)
         elif isinstance(step, SendRaw):
             await self.ws.send(step.text)
+        elif isinstance(step, Sync):
+            await step.group.arrive()
 
     async def _wait_reply(self, turn: TurnReport) -> None:
         end = time.monotonic() + self.c.reply_timeout_s
@@ -383,6 +466,50 @@ class _Line:
             n += 1
             await asyncio.sleep(max(0.0, start + n * FRAME_S - time.monotonic()))
 
+    def _hear(self, frames: list[bytes]) -> None:
+        """Account for bot audio that just arrived: when each frame plays on the handset, whether
+        it is speech, and which turn it answers."""
+        now = time.time()
+        turn, speaking = self.current, self.speaking
+        ran_dry = 0.0 < self.play_end < now  # the handset went silent before this arrived
+        if ran_dry and speaking is None and turn is not None and turn.first_reply is not None:
+            turn.max_underrun_s = max(turn.max_underrun_s, now - self.play_end)  # a gap inside a reply
+        start = max(now, self.play_end)
+        offsets = np.cumsum([0] + [len(f) for f in frames]) / 8000  # mu-law: one byte a sample
+        self.play_end = start + float(offsets[-1])
+        for frame, offset in zip(frames, offsets, strict=False):
+            if not is_speech(frame):
+                continue
+            plays_at = start + float(offset)
+            if plays_at - self.last_speech_at > UTTERANCE_GAP_S:
+                self.utterance_start = plays_at  # the bot starts saying something new
+            self.last_speech_at = plays_at
+            if (
+                speaking is not None
+                and speaking.speech_start
+                and speaking.premature_at is None
+                and self.utterance_start >= speaking.speech_start
+            ):
+                speaking.premature_at = plays_at
+            if (
+                turn is not None
+                and turn.first_speech is None
+                and turn.speech_end
+                and plays_at >= turn.speech_end
+            ):
+                turn.first_speech = plays_at
+        if speaking is not None and speaking.premature_at is not None:
+            turn = speaking  # a reply to the question still being asked
+        if turn is None:
+            self.report.greeting_frames.extend(frames)
+            return
+        if turn.first_reply is None and turn.speech_end:
+            turn.first_reply = now
+        elif turn.last_frame_at:
+            turn.max_gap_s = max(turn.max_gap_s, now - turn.last_frame_at)
+        turn.last_frame_at = now
+        turn.reply_frames.extend(frames)
+
     async def _echo_mark(self, name: str) -> None:
         self.report.marks_echoed.append(name)
         with contextlib.suppress(Exception):
@@ -394,24 +521,17 @@ class _Line:
                 msg = json.loads(raw)
                 event = msg.get("event")
                 if event == "media":
-                    frame = base64.b64decode(msg["media"]["payload"])
-                    self.handset.append(("audio", frame))
+                    payload = base64.b64decode(msg["media"]["payload"])
+                    # A peer may send 40 ms (or an odd length) at once: 20 ms pieces, unpadded.
+                    frames = [payload[i : i + FRAME_BYTES] for i in range(0, len(payload), FRAME_BYTES)]
+                    self.handset.extend(("audio", f) for f in frames)
                     self.last_audio_at = time.monotonic()
-                    if self.current is None:
-                        self.report.greeting_frames.append(frame)
-                    else:
-                        now = time.time()
-                        if self.current.first_reply is None and self.current.speech_end:
-                            self.current.first_reply = now
-                        elif self.current.last_frame_at:
-                            gap = now - self.current.last_frame_at
-                            self.current.max_gap_s = max(self.current.max_gap_s, gap)
-                        self.current.last_frame_at = now
-                        self.current.reply_frames.append(frame)
+                    self._hear(frames)
                 elif event == "mark":
                     self.handset.append(("mark", msg["mark"]["name"]))
                 elif event == "clear":
                     self.report.clears.append(time.time())
+                    self.play_end = self.last_speech_at = 0.0  # silent now: what comes next is new
                     if self.current is not None:
                         self.current.cleared = True
                     pending = [name for kind, name in self.handset if kind == "mark"]

@@ -12,11 +12,12 @@ import binascii
 import json
 from dataclasses import dataclass, field
 
+from voice.audio import Audio, encode_audio, mulaw_decode
+from voice.audio.frames import FRAME_BYTES
+from voice.telephony import transport as t
+from voice.telephony.transport import ProtocolError
+
 MAX_MESSAGE_BYTES = 64 * 1024  # a 20 ms media message is ~300 bytes; anything this big is abuse
-
-
-class ProtocolError(ValueError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -125,3 +126,37 @@ def mark_message(stream_sid: str, name: str) -> str:
 
 def clear_message(stream_sid: str) -> str:
     return json.dumps({"event": "clear", "streamSid": stream_sid})
+
+
+class TwilioCodec:
+    """Twilio Media Streams as a `MediaCodec`: 8 kHz mu-law, JSON text messages."""
+
+    name = "twilio"
+    sample_rate = 8000
+    frame_bytes = FRAME_BYTES
+
+    def parse(self, raw: str | bytes) -> t.InboundEvent | None:
+        event = parse(raw)
+        if isinstance(event, Start):
+            return t.StreamStarted(event.stream_sid, event.call_sid, dict(event.custom_parameters))
+        if isinstance(event, Media):
+            return t.AudioIn(mulaw_decode(event.payload)) if event.track in ("inbound", "") else None
+        if isinstance(event, Mark):
+            return t.MarkPlayed(event.name)
+        if isinstance(event, Dtmf):
+            return t.KeyPressed(event.digit)
+        if isinstance(event, Stop):
+            return t.StreamStopped()
+        return None  # connected, and event types we do not use
+
+    def encode(self, audio: Audio) -> bytes:
+        return encode_audio(audio, "mulaw")
+
+    def media(self, stream_id: str, frame: bytes) -> str:
+        return media_message(stream_id, frame)
+
+    def mark(self, stream_id: str, name: str) -> str:
+        return mark_message(stream_id, name)
+
+    def clear(self, stream_id: str) -> str:
+        return clear_message(stream_id)

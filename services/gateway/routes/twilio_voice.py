@@ -8,9 +8,12 @@ import secrets
 from fastapi import APIRouter, HTTPException, Request, Response, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
+from voice.errors import UnknownLanguageError
 from voice.packs import find_pack
+from voice.packs.call import default_language
 from voice.store.models import Call, CallToken
 from voice.telephony.session import CallSession
+from voice.telephony.twilio_media import TwilioCodec
 from voice.telephony.twiml import connect_stream
 from voice.telephony.webhook import public_url, valid_signature, websocket_url
 
@@ -31,17 +34,17 @@ async def signed_form(request: Request) -> dict[str, str]:
 
 
 def choose_language(request: Request, form: dict[str, str]) -> str:
-    """?lang= first, then the dialled number's language, then the line's default."""
+    """?lang= first, then the dialled number's language, then the line's default (configured, else
+    the installed packs' first by default_rank)."""
     call = request.app.state.settings.call
-    for candidate in (
-        request.query_params.get("lang"),
-        call.numbers.get(form.get("To", "")),
-        call.default_language,
-    ):
+    for candidate in (request.query_params.get("lang"), call.numbers.get(form.get("To", ""))):
         pack = find_pack(candidate)
         if pack is not None:
             return pack.code
-    raise HTTPException(503, "no language pack installed for this line")
+    try:
+        return default_language(call.default_language)
+    except UnknownLanguageError as exc:
+        raise HTTPException(503, f"no language pack for this line: {exc}") from exc
 
 
 @router.post("/voice")
@@ -66,7 +69,7 @@ async def incoming_call(request: Request) -> Response:
 @router.websocket("/media")
 async def media_stream(websocket: WebSocket) -> None:
     await websocket.accept()
-    session = CallSession(websocket.app.state.runtime, websocket.send_text)
+    session = CallSession(websocket.app.state.runtime, TwilioCodec(), websocket_sender(websocket))
     try:
         while True:
             message = await websocket.receive()
@@ -80,6 +83,18 @@ async def media_stream(websocket: WebSocket) -> None:
         pass
     finally:
         await session.close()
+
+
+def websocket_sender(websocket: WebSocket):
+    """`send(message)` for a call session: text frames for str, binary frames for bytes."""
+
+    async def send(message: str | bytes) -> None:
+        if isinstance(message, bytes):
+            await websocket.send_bytes(message)
+        else:
+            await websocket.send_text(message)
+
+    return send
 
 
 @router.post("/status")
