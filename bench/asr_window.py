@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("COLUMNS", "140")  # the table's width when piped to a log
 
+from bench.call_latency import PLAIN as CALL_QUESTIONS  # noqa: E402  (the phone bench's questions)
 from bench.common import RESULTS, print_table, save_json  # noqa: E402
 from tests.conftest import espeak  # noqa: E402
 from voice.asr import Recognizer, create_engine  # noqa: E402
@@ -44,15 +45,6 @@ from voice.audio import Audio, mulaw_decode, mulaw_encode, resample  # noqa: E40
 from voice.config import ASRSettings  # noqa: E402
 from voice.packs.text import basic_normalise  # noqa: E402
 
-# bench/call_latency.py's QUESTIONS, copied.
-CALL_QUESTIONS = [
-    "What is the balance of my account?",
-    "How much does the weekly data bundle cost?",
-    "My SIM card was stolen yesterday, please block it.",
-    "What time do your shops open on Saturday?",
-    "How much does it cost to send money to my brother?",
-    "There is no network in my village since Monday.",
-]
 ENGLISH = CALL_QUESTIONS + [
     "Hello, can you hear me?",
     "I want to buy airtime.",

@@ -49,14 +49,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import jiwer
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("COLUMNS", "160")  # Rich tables keep their columns readable in a log
 
-from bench.common import RESULTS, ProcessTree, fmt, percentile, print_table, save_json  # noqa: E402
+from bench.common import RESULTS, ProcessTree, fmt, percentile, print_table, save_json, wait_healthy  # noqa: E402
 from tests.conftest import espeak  # noqa: E402
 from voice.audio import Audio  # noqa: E402
 from voice.telephony.simulator import (  # noqa: E402
@@ -203,17 +202,8 @@ def start_gateway(port: int, sid: str, token: str, rest_url: str, data: Path, lo
     voice = Path(sys.executable).parent / "voice"
     out = log.open("ab")
     proc = subprocess.Popen([str(voice), "serve", "--port", str(port)], env=env, stdout=out, stderr=out)
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"the gateway exited ({proc.returncode}); see {log}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit(f"the gateway did not start; see {log}")
+    wait_healthy(proc, f"http://127.0.0.1:{port}", "the gateway", log)
+    return proc
 
 
 async def call_all(bot: Bot, plans: list[CallPlan], bank: dict[str, Audio]) -> list[CallReport]:

@@ -118,3 +118,22 @@ def fmt(value: object, digits: int = 2) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def wait_healthy(proc, url: str, what: str, log_path, timeout_s: float = 120) -> None:
+    """Until `url`/healthz answers 200; exits the bench with the log's path if `proc` dies or stalls."""
+    import time
+
+    import httpx
+
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"{what} exited ({proc.returncode}); see {log_path}")
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise SystemExit(f"{what} did not start; see {log_path}")

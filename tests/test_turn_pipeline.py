@@ -46,14 +46,6 @@ def run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture(scope="module")
-def line(tmp_path_factory):
-    line, servers = start_line(tmp_path_factory)
-    yield line
-    for s in servers:
-        s.__exit__(None, None, None)
-
-
 def stored_turns(line, call_sid: str) -> list[dict]:
     return httpx.get(f"{line.url}/v1/calls/{call_sid}").json()["turns"]
 

@@ -11,10 +11,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx
+from bench.common import wait_healthy
 
 PIPECAT_VERSION = "1.14.0"
 # uvicorn serves the bot's FastAPI app, as in Pipecat's example (its `runner` extra would also
@@ -72,17 +71,12 @@ class PipecatBot:
         env.pop("VIRTUAL_ENV", None)
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.time() + 180
-        while time.time() < deadline:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the Pipecat bot exited ({self.proc.returncode}); see {self.log_path}")
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        self.__exit__()
-        raise SystemExit(f"the Pipecat bot did not start; see {self.log_path}")
+        try:
+            wait_healthy(self.proc, self.url, "the Pipecat bot", self.log_path, timeout_s=180)
+        except SystemExit:
+            self.__exit__()
+            raise
+        return self
 
     def __exit__(self, *exc: object) -> None:
         if self.proc is None or self.proc.poll() is not None:
