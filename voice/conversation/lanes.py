@@ -7,7 +7,7 @@
   their own threads, so a caller's reply is never stuck behind another caller's Whisper.
 - `vad`: one thread for every stream's Silero VAD, so the event loop only moves bytes.
 
-Every lane counts its unfinished jobs (`pending`), which `/metrics` and optional work can read.
+Every lane counts its unfinished jobs (`pending`): a test or a caller can see work still under way.
 """
 
 from __future__ import annotations
@@ -72,7 +72,6 @@ class BatchingASR:
         self._cond = threading.Condition()
         self._closed = False
         self._running = 0  # jobs taken off the queue and not finished yet
-        self.batches: list[int] = []  # sizes of recent batches (bench and tests read it)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
 
@@ -157,8 +156,6 @@ class BatchingASR:
             _stamp(jobs)
             job.future.set_result(result)
             return
-        self.batches.append(len(jobs))
-        del self.batches[:-200]
         recognizer = jobs[0].recognizer
         done: set[int] = set()
         try:
@@ -205,10 +202,6 @@ class ModelLanes:
         # Turn orchestration threads only wait on the lanes above (and run the agent's FAQ route,
         # a few milliseconds): many of them cost nothing but a little memory.
         self.turns = CountingPool(64, "turn")
-
-    @property
-    def pending(self) -> int:
-        return self.asr.pending + self.fast.pending
 
     def shutdown(self) -> None:
         self.asr.shutdown(wait=False, cancel_futures=True)

@@ -50,7 +50,7 @@ from voice.telephony.turn_taking import TurnTaker
 log = logging.getLogger(__name__)
 MAX_PROTOCOL_ERRORS = 50
 VAD_RATE = 16000
-QUIET_RMS = 10 ** (-60 / 20)  # the VAD's own silence floor (VadConfig.floor_dbfs)
+QUIET_RMS = 10 ** (VadConfig.floor_dbfs / 20)  # the VAD's own silence floor
 QUIET_BATCH = 5
 
 

@@ -43,7 +43,7 @@ class KeyPressed:
 
 @dataclass(frozen=True)
 class StreamStopped:
-    pass
+    """The provider ended the stream (the caller hung up, or the call moved on)."""
 
 
 InboundEvent = StreamStarted | AudioIn | MarkPlayed | KeyPressed | StreamStopped

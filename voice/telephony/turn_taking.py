@@ -13,7 +13,6 @@ and the whole question answered at its end.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -143,7 +142,8 @@ class TurnTaker:
         else:
             job = self._transcribe(cut(begin, utterance.end_s + TRAILING_S))
             job.early = False
-        if self._continuation and _finished_text(job) is not None and self.continues(_finished_text(job)):
+        heard = _finished_text(job) if self._continuation else None
+        if heard is not None and self.continues(heard):
             hold = asyncio.create_task(self._hold(begin, utterance.end_s, job, commit))
             self._held = (begin, hold)
             return None
@@ -160,10 +160,8 @@ class TurnTaker:
             self._early.job.cancel()
         if self._held is not None:
             self._held[1].cancel()
-        for task in self._tasks:
+        for task in list(self._tasks):
             task.cancel()
-        with contextlib.suppress(Exception):
-            self._tasks.clear()
 
 
 def _finished_text(job: Future) -> str | None:
